@@ -1,0 +1,120 @@
+// Package config holds jellyguard's configuration: the YAML file, the
+// JELLYGUARD_* environment variables and command-line flags that override it,
+// the defaults, and validation that names the offending key and line.
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"time"
+)
+
+// Config is the whole configuration. Field comments are the user-facing
+// documentation of each key; defaults are set by Default.
+type Config struct {
+	// Listen is the address the gateway accepts clients on. Default ":8097".
+	Listen string `yaml:"listen"`
+	// Upstream is the URL of the Jellyfin server, e.g. "http://127.0.0.1:8096".
+	Upstream string `yaml:"upstream"`
+	// Data is the data directory: the SQLite database and the key file live
+	// there. Default "./jellyguard-data".
+	Data string `yaml:"data"`
+	// APIKey is a Jellyfin API key (Dashboard → API Keys). The gateway uses it
+	// to resolve unknown tokens, read Jellyfin's network configuration and,
+	// later, to mint sessions. Prefer APIKeyFile or JELLYGUARD_API_KEY so the
+	// key stays out of the process list.
+	APIKey string `yaml:"api_key"`
+	// APIKeyFile is a file whose first line is the API key.
+	APIKeyFile string `yaml:"api_key_file"`
+	// BaseURL is Jellyfin's own BaseUrl setting (Dashboard → Networking), a
+	// path such as "/jellyfin". Empty when Jellyfin serves from the root.
+	BaseURL string `yaml:"base_url"`
+	// PublicURL is the address people use to reach the gateway, e.g.
+	// "https://media.example.com". Optional; used in printed links and pages.
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the reverse proxies in front of the gateway whose
+	// X-Forwarded-For is believed: IP addresses, CIDRs, or the preset
+	// "cloudflare". Empty: the TCP peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	Jellyfin JellyfinConfig `yaml:"jellyfin"`
+	Tokens   TokensConfig   `yaml:"tokens"`
+	Limits   LimitsConfig   `yaml:"limits"`
+	Log      LogConfig      `yaml:"log"`
+
+	// Derived by Validate; not part of the file.
+	UpstreamURL     *url.URL       `yaml:"-"`
+	TrustedPrefixes []netip.Prefix `yaml:"-"`
+
+	// Warnings are problems Validate found that do not stop the gateway,
+	// such as a key file other users can read. Callers log or print them.
+	Warnings []string `yaml:"-"`
+
+	// origins records where each key's value came from (file position,
+	// environment variable or flag) so errors can point at it.
+	origins origins
+	// apiKeyFromFile is true when Validate filled APIKey from APIKeyFile, so
+	// a second Validate does not mistake it for a conflicting api_key.
+	apiKeyFromFile bool
+}
+
+// JellyfinConfig describes how the Jellyfin server behind the gateway reads
+// credentials, so the gateway reads them exactly the same way.
+type JellyfinConfig struct {
+	// LegacyAuthorization mirrors Jellyfin's EnableLegacyAuthorization
+	// (default true in 10.11, false in 12.0): whether X-Emby-Authorization,
+	// X-Emby-Token, X-MediaBrowser-Token and api_key are read.
+	LegacyAuthorization bool `yaml:"legacy_authorization"`
+	// HeaderPrecedence is "10.11" (Authorization first; default) or "10.10"
+	// (X-Emby-Authorization first, all token sources always read).
+	HeaderPrecedence string `yaml:"header_precedence"`
+}
+
+// TokensConfig controls the token table.
+type TokensConfig struct {
+	// Strict rejects user tokens the gateway never issued (created before
+	// installation, or by reaching Jellyfin directly). Default false: such
+	// tokens are allowed and recorded.
+	Strict bool `yaml:"strict"`
+	// CacheTTL is how long a token resolved against Jellyfin is trusted
+	// before it is asked again. Default 5m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// NegativeCacheTTL is how long an unknown token that Jellyfin rejected is
+	// remembered as invalid. Default 30s.
+	NegativeCacheTTL time.Duration `yaml:"negative_cache_ttl"`
+	// ResolvePerMinute is how many unknown tokens one client address may ask
+	// the gateway to resolve per minute. Default 30.
+	ResolvePerMinute int `yaml:"resolve_per_minute"`
+}
+
+// LimitsConfig bounds what clients may send and how long they may take.
+type LimitsConfig struct {
+	// LoginBody is the largest login request body accepted. Default 64KiB.
+	LoginBody ByteSize `yaml:"login_body"`
+	// GatewayBody is the largest body accepted by the gateway's own pages
+	// and API. Default 1MiB.
+	GatewayBody ByteSize `yaml:"gateway_body"`
+	// HeaderBytes is the largest request header block. Default 64KiB.
+	HeaderBytes ByteSize `yaml:"header_bytes"`
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	// Default 10s. (There is deliberately no overall read or write timeout:
+	// a movie may stream for hours.)
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// LogConfig controls logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
+	// File, when set, receives the log as well as standard error (for
+	// fail2ban and CrowdSec).
+	File string `yaml:"file"`
+}
+
+// ByteSize is a size in bytes that reads "65536", "64KiB", "1MiB", "1GiB",
+// "64KB" or "1MB" (KB/MB are decimal; KiB/MiB binary).
+type ByteSize int64

@@ -1,0 +1,138 @@
+// Package gateway is jellyguard's HTTP server: it finds the real client
+// address, classifies the path the way Jellyfin would route it, checks every
+// token the request carries, intercepts logins, and proxies the rest to
+// Jellyfin without buffering.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"time"
+
+	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/tokens"
+)
+
+// Version is the gateway's version, shown in pages and sent to Jellyfin.
+const Version = jellyfin.Version
+
+// Options are the gateway's dependencies, assembled by the CLI.
+type Options struct {
+	Config *config.Config
+	Store  store.Store
+	Keys   *secret.Keys
+	Audit  *audit.Log
+	Logger *slog.Logger
+	// LogWriter is where Logger writes; the documented sign-in failure line
+	// is written there too. Default os.Stderr.
+	LogWriter io.Writer
+	// Transport overrides the upstream transport (tests).
+	Transport http.RoundTripper
+}
+
+// Gateway is the running gateway. Create it with New.
+type Gateway struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	audit    *audit.Log
+	tokens   *tokens.Table
+	jf       *jellyfin.Client
+	dialect  jellyfin.Dialect
+	trusted  prefixSet
+	proxy    *httputil.ReverseProxy
+	conns    *tracker
+	failures *failureLog
+	pages    http.Handler
+}
+
+// New builds a gateway from its options. It loads the token table.
+func New(ctx context.Context, o Options) (*Gateway, error) {
+	cfg := o.Config
+	if cfg.UpstreamURL == nil {
+		return nil, errors.New("no upstream configured: set upstream (the Jellyfin URL)")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LogWriter == nil {
+		o.LogWriter = os.Stderr
+	}
+	g := &Gateway{
+		cfg:      cfg,
+		log:      o.Logger,
+		audit:    o.Audit,
+		dialect:  jellyfin.Dialect{Legacy: cfg.Jellyfin.LegacyAuthorization, V1010: cfg.Jellyfin.HeaderPrecedence == "10.10"},
+		trusted:  newPrefixSet(cfg.TrustedPrefixes),
+		conns:    newTracker(),
+		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", o.Logger),
+	}
+	transport := o.Transport
+	if transport == nil {
+		transport = newUpstreamTransport()
+	}
+	g.jf = jellyfin.NewClient(cfg.UpstreamURL, cfg.APIKey, &http.Client{Transport: transport, Timeout: 15 * time.Second})
+	table, err := tokens.New(ctx, tokens.Options{
+		Store: o.Store, Keys: o.Keys, Audit: o.Audit, Resolver: g.jf, OwnKey: cfg.APIKey,
+		Strict: cfg.Tokens.Strict, CacheTTL: cfg.Tokens.CacheTTL, NegativeTTL: cfg.Tokens.NegativeCacheTTL,
+		ResolvePerMinute: cfg.Tokens.ResolvePerMinute, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading token table: %w", err)
+	}
+	g.tokens = table
+	table.OnRevoke(g.conns.closeAll)
+	g.proxy = g.newProxy(transport)
+	g.pages = g.newPages()
+	return g, nil
+}
+
+// Tokens returns the token table (the admin API and tests use it).
+func (g *Gateway) Tokens() *tokens.Table { return g.tokens }
+
+// Jellyfin returns the client the gateway uses to speak to Jellyfin.
+func (g *Gateway) Jellyfin() *jellyfin.Client { return g.jf }
+
+// Handler returns the gateway's HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g }
+
+// Serve accepts connections on ln until ctx ends, then shuts down: new
+// connections stop at once, requests in flight get a grace period, and
+// long streams are cut after it.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: g.cfg.Limits.ReadHeaderTimeout,
+		IdleTimeout:       g.cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    int(g.cfg.Limits.HeaderBytes),
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go g.tokens.Watch(watchCtx, time.Second)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close() // streams still open after the grace period are cut
+	}
+	<-errc
+	return nil
+}

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/tokens"
+)
+
+// scope is the per-request state the pipeline steps share.
+type scope struct {
+	client   netip.Addr
+	viaProxy bool
+	proto    string
+	host     string
+	route    jellyfin.Route
+	rawQuery string // the query forwarded (token carriers Jellyfin would not use removed)
+	// identity is the verdict for the token Jellyfin will use; zero Hash
+	// when the request carries none.
+	identity tokens.Verdict
+	hasToken bool
+	login    loginRequest
+}
+
+type scopeKey struct{}
+
+func scopeFrom(ctx context.Context) *scope {
+	sc, _ := ctx.Value(scopeKey{}).(*scope)
+	return sc
+}
+
+// ServeHTTP runs the pipeline: client address, route class, token check,
+// class handler, proxy.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sc := &scope{rawQuery: r.URL.RawQuery}
+	sc.client, sc.viaProxy = clientAddr(r, g.trusted)
+	sc.proto = forwardedProto(r, sc.viaProxy)
+	sc.host = forwardedHost(r, sc.viaProxy)
+	sc.route = jellyfin.Classify(r.Method, r.URL.EscapedPath(), g.cfg.BaseURL)
+	if sc.route.Class == jellyfin.ClassGateway {
+		g.pages.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, sc)))
+		return
+	}
+	if !g.checkTokens(w, r, sc) {
+		return
+	}
+	if sc.route.Class == jellyfin.ClassQuickConnectAuthorize && !g.mayAuthorizeQuickConnect(w, sc) {
+		return
+	}
+	ctx := context.WithValue(r.Context(), scopeKey{}, sc)
+	if sc.hasToken {
+		var release func()
+		ctx, release = g.conns.track(sc.identity.Hash, ctx)
+		defer release()
+	}
+	r = r.WithContext(ctx)
+	if sc.route.Class.IsLogin() && !g.prepareLogin(w, r, sc) {
+		return
+	}
+	g.proxy.ServeHTTP(w, r)
+}
+
+// checkTokens checks every token the request carries — a good token beside
+// a revoked one must not smuggle the revoked one through — and keeps only
+// the carrier Jellyfin would use. It writes the refusal itself and returns
+// false when the request must stop here.
+func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope) bool {
+	carriers := jellyfin.Carriers(r.Header, r.URL.RawQuery)
+	if len(carriers) == 0 {
+		return true
+	}
+	info := jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
+	limitKey := CountKey(sc.client)
+	seen := make(map[string]struct{}, len(carriers))
+	for _, c := range carriers {
+		if _, dup := seen[c.Token]; dup {
+			continue
+		}
+		seen[c.Token] = struct{}{}
+		v, err := g.tokens.Check(r.Context(), c.Token, limitKey, sc.client.String())
+		if err != nil {
+			g.refuseUnresolved(w, sc, v, err)
+			return false
+		}
+		if !v.Status.Passes() {
+			g.log.Info("refused a token", "token", v.Hash.Short(), "status", v.Status, "user", v.UserName,
+				"ip", sc.client, "carrier", c.Source)
+			w.WriteHeader(http.StatusUnauthorized)
+			return false
+		}
+		if c.Token == info.Token {
+			sc.identity, sc.hasToken = v, true
+		}
+	}
+	if info.Token != "" && !sc.hasToken {
+		// Jellyfin would use a token no carrier listed on its own (a
+		// comma-joined repeat): check it too.
+		v, err := g.tokens.Check(r.Context(), info.Token, limitKey, sc.client.String())
+		if err != nil || !v.Status.Passes() {
+			g.refuseUnresolved(w, sc, v, err)
+			return false
+		}
+		sc.identity, sc.hasToken = v, true
+	}
+	sc.rawQuery = jellyfin.StripOtherCarriers(r.Header, r.URL.RawQuery, g.dialect)
+	return true
+}
+
+func (g *Gateway) refuseUnresolved(w http.ResponseWriter, sc *scope, v tokens.Verdict, err error) {
+	switch {
+	case errors.Is(err, tokens.ErrResolveLimit):
+		g.log.Warn("too many unknown tokens", "ip", sc.client)
+		w.WriteHeader(http.StatusUnauthorized)
+	case err != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+	default:
+		g.log.Info("refused a token", "token", v.Hash.Short(), "status", v.Status, "ip", sc.client)
+		w.WriteHeader(http.StatusUnauthorized)
+	}
+}
+
+// mayAuthorizeQuickConnect refuses API keys on /QuickConnect/Authorize:
+// Jellyfin lets a key authorise a code for any user, so a leaked Sonarr key
+// would mint an administrator session.
+func (g *Gateway) mayAuthorizeQuickConnect(w http.ResponseWriter, sc *scope) bool {
+	if sc.hasToken && sc.identity.Status == tokens.APIKey {
+		g.log.Warn("refused Quick Connect authorisation with an API key", "token", sc.identity.Hash.Short(), "ip", sc.client)
+		w.WriteHeader(http.StatusForbidden)
+		return false
+	}
+	return true
+}

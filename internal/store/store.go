@@ -1,0 +1,139 @@
+// Package store is jellyguard's persistent state behind one interface, so an
+// embedded SQLite file serves a single gateway and PostgreSQL can serve
+// several replicas later without the callers changing.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// TokenKind tells a user session token from a Jellyfin API key.
+type TokenKind string
+
+// Token kinds.
+const (
+	KindSession TokenKind = "session"
+	KindAPIKey  TokenKind = "apikey"
+)
+
+// Token is one Jellyfin access token the gateway knows. The token itself is
+// never stored in clear: Hash (SHA-256) is the lookup key and Sealed holds it
+// encrypted with the data key, because logging it out later needs it.
+type Token struct {
+	Hash       [32]byte
+	Kind       TokenKind
+	UserID     string // 32-hex Jellyfin user id; empty for API keys
+	UserName   string
+	IsAdmin    bool
+	DeviceID   string
+	Client     string
+	DeviceName string
+	IP         string // client address at sign-in
+	// Source says how the gateway learnt the token: "login", "quickconnect",
+	// "legacy-login" (released by the gateway) or "resolved" (seen in a
+	// request and confirmed by Jellyfin).
+	Source      string
+	Sealed      []byte
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	RevokedAt   time.Time // zero while active
+	LoggedOutAt time.Time // zero until logged out in Jellyfin
+}
+
+// Revoked reports whether the token has been revoked.
+func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// TokenFilter selects tokens for listing.
+type TokenFilter struct {
+	UserID         string // empty: all users
+	IncludeRevoked bool
+	Limit          int // 0: no limit
+}
+
+// Change is one entry of the change feed: a state change another process
+// (the CLI, another replica) must apply to its in-memory caches.
+type Change struct {
+	Seq  int64
+	Kind string // e.g. "token.revoked"
+	Key  string // e.g. the token hash in hex
+	At   time.Time
+}
+
+// Change kinds.
+const (
+	ChangeTokenRevoked = "token.revoked"
+)
+
+// AuditEvent is one entry of the hash-chained audit log.
+type AuditEvent struct {
+	Seq      int64
+	Time     time.Time
+	Kind     string // e.g. "signin.success", "signin.failure", "token.revoked"
+	UserID   string
+	UserName string
+	IP       string
+	Detail   string // free text or JSON, never a secret
+	PrevHash []byte // Hash of the previous event; empty for the first
+	Hash     []byte
+}
+
+// ChainFunc computes an audit event's Hash from its predecessor's hash and
+// its own fields. The store calls it inside the transaction that appends the
+// event, so two processes appending at once still form one chain.
+type ChainFunc func(prev []byte, ev AuditEvent) []byte
+
+// AuditQuery selects audit events.
+type AuditQuery struct {
+	AfterSeq int64 // only events with Seq > AfterSeq
+	Limit    int   // 0: no limit
+	Newest   bool  // the newest Limit events (still returned oldest first)
+}
+
+// UserSummary is a user as seen through the tokens the gateway knows.
+type UserSummary struct {
+	UserID       string
+	UserName     string
+	IsAdmin      bool
+	ActiveTokens int
+	LastSeenAt   time.Time
+}
+
+// Store is the whole persistent state. Every method is safe for concurrent
+// use, and several processes (serve and the CLI) may use one database at once.
+type Store interface {
+	// PutToken inserts or replaces the token with t.Hash.
+	PutToken(ctx context.Context, t Token) error
+	// Token returns the token with the given hash, or ErrNotFound.
+	Token(ctx context.Context, hash [32]byte) (Token, error)
+	// Tokens lists tokens, newest first.
+	Tokens(ctx context.Context, f TokenFilter) ([]Token, error)
+	// RevokeToken marks the token revoked at `at` and appends a
+	// ChangeTokenRevoked change in the same transaction. Revoking a revoked
+	// token is not an error; it returns the stored token. ErrNotFound if absent.
+	RevokeToken(ctx context.Context, hash [32]byte, at time.Time) (Token, error)
+	// MarkLoggedOut records that the token was logged out in Jellyfin.
+	MarkLoggedOut(ctx context.Context, hash [32]byte, at time.Time) error
+	// TouchToken updates LastSeenAt (callers batch this; not per request).
+	TouchToken(ctx context.Context, hash [32]byte, at time.Time) error
+	// Users summarises the users that own known session tokens.
+	Users(ctx context.Context) ([]UserSummary, error)
+
+	// Changes returns changes with Seq > after, oldest first.
+	Changes(ctx context.Context, after int64) ([]Change, error)
+	// LastChange returns the highest change Seq (0 if none).
+	LastChange(ctx context.Context) (int64, error)
+
+	// AppendAudit appends ev (Seq, PrevHash and Hash are filled in) and
+	// returns the stored event.
+	AppendAudit(ctx context.Context, ev AuditEvent, chain ChainFunc) (AuditEvent, error)
+	// Audit returns events, oldest first.
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+
+	// Close releases the database.
+	Close() error
+}

@@ -1,0 +1,531 @@
+// Package tokens is the gateway's table of Jellyfin access tokens: every token
+// a login released through the gateway, every API key and every token resolved
+// against Jellyfin, with what the gateway decided about each. It answers, for
+// each token a request carries, whether it may reach Jellyfin.
+//
+// Jellyfin's tokens never expire and are not bound to a device, so the table
+// is the only place where the gateway can revoke one, refuse one it never
+// released, or tell a stream to stop when its token dies.
+package tokens
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/store"
+)
+
+// Hash is the SHA-256 of a token: the only form in which the table keys,
+// logs and stores tokens.
+type Hash [32]byte
+
+// HashOf returns the hash of token.
+func HashOf(token string) Hash { return sha256.Sum256([]byte(token)) }
+
+// String returns the hash in hex, the form the CLI shows and accepts.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// Short returns the first 12 hex digits: enough to tell tokens apart in a
+// log line without making the line a lookup key.
+func (h Hash) Short() string { return h.String()[:12] }
+
+// ParseHash reads a hash written by String. A unique prefix is resolved by
+// the CLI, not here.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, fmt.Errorf("token hash %q: want 64 hex digits", s)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Status is what the gateway decided about a token.
+type Status uint8
+
+// Statuses.
+const (
+	// Unknown: never seen; it must be resolved before it may pass.
+	Unknown Status = iota
+	// Active: a user session token the gateway released or adopted.
+	Active
+	// APIKey: a Jellyfin API key (an integration such as Sonarr).
+	APIKey
+	// Revoked: revoked through the gateway; refused.
+	Revoked
+	// Invalid: Jellyfin does not know it. It may pass (Jellyfin answers
+	// anonymous routes for it, as it would without the gateway).
+	Invalid
+	// Refused: valid in Jellyfin, refused by policy (strict mode).
+	Refused
+	// Own: the gateway's own API key; never accepted from a client.
+	Own
+)
+
+var statusNames = [...]string{"unknown", "active", "apikey", "revoked", "invalid", "refused", "own"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", s)
+}
+
+// Passes reports whether a request carrying a token of this status may reach
+// Jellyfin.
+func (s Status) Passes() bool { return s == Active || s == APIKey || s == Invalid }
+
+// Verdict is the answer for one token.
+type Verdict struct {
+	Hash     Hash
+	Status   Status
+	UserID   string
+	UserName string
+	IsAdmin  bool
+}
+
+// ErrUnavailable means the token could not be resolved because Jellyfin did
+// not answer; the gateway fails closed.
+var ErrUnavailable = errors.New("jellyfin unavailable for token resolution")
+
+// ErrResolveLimit means the client asked for too many unknown tokens.
+var ErrResolveLimit = errors.New("too many unknown tokens from this address")
+
+// Issued describes a token a login released through the gateway.
+type Issued struct {
+	UserID, UserName             string
+	IsAdmin                      bool
+	DeviceID, Client, DeviceName string
+	IP                           string
+	Source                       string // "login", "quickconnect", "legacy-login"
+}
+
+// Resolver asks Jellyfin about tokens; *jellyfin.Client implements it.
+type Resolver interface {
+	UserForToken(ctx context.Context, token, clientIP string) (jellyfin.Owner, error)
+	APIKeys(ctx context.Context) ([]jellyfin.APIKey, error)
+	Logout(ctx context.Context, token string) error
+}
+
+// Options configures a Table.
+type Options struct {
+	Store    store.Store
+	Keys     *secret.Keys
+	Audit    *audit.Log
+	Resolver Resolver // nil: unknown tokens cannot be resolved (CLI use)
+	// OwnKey is the gateway's own Jellyfin API key, refused from clients.
+	OwnKey string
+	// Strict refuses user tokens the gateway never released.
+	Strict bool
+	// CacheTTL and NegativeTTL bound how long resolutions are remembered.
+	CacheTTL, NegativeTTL time.Duration
+	// ResolvePerMinute limits resolutions per client address key.
+	ResolvePerMinute int
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+type entry struct {
+	verdict Verdict
+	// expires is zero for tokens the gateway released or revoked: those
+	// never need asking again.
+	expires  time.Time
+	lastSeen time.Time
+	dirty    bool // lastSeen not yet written to the store
+}
+
+// Table is the token table. It is safe for concurrent use.
+type Table struct {
+	opt     Options
+	log     *slog.Logger
+	now     func() time.Time
+	mu      sync.RWMutex
+	entries map[Hash]*entry
+	flight  singleflight.Group
+	limiter *keyedLimiter
+
+	hookMu  sync.Mutex
+	onRevok []func(Hash)
+
+	lastChange int64
+}
+
+// New loads the tokens from the store and returns the table.
+func New(ctx context.Context, o Options) (*Table, error) {
+	t := &Table{opt: o, log: o.Logger, now: o.Now, entries: make(map[Hash]*entry)}
+	if t.log == nil {
+		t.log = slog.Default()
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if o.ResolvePerMinute <= 0 {
+		t.opt.ResolvePerMinute = 30
+	}
+	t.limiter = newKeyedLimiter(t.opt.ResolvePerMinute, time.Minute, t.now)
+	last, err := o.Store.LastChange(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading change feed: %w", err)
+	}
+	t.lastChange = last
+	if err := t.load(ctx); err != nil {
+		return nil, err
+	}
+	if o.OwnKey != "" {
+		t.entries[HashOf(o.OwnKey)] = &entry{verdict: Verdict{Hash: HashOf(o.OwnKey), Status: Own}}
+	}
+	return t, nil
+}
+
+func (t *Table) load(ctx context.Context) error {
+	all, err := t.opt.Store.Tokens(ctx, store.TokenFilter{IncludeRevoked: true})
+	if err != nil {
+		return fmt.Errorf("loading tokens: %w", err)
+	}
+	for _, st := range all {
+		t.entries[st.Hash] = &entry{verdict: verdictOf(st), lastSeen: st.LastSeenAt}
+	}
+	return nil
+}
+
+func verdictOf(st store.Token) Verdict {
+	v := Verdict{Hash: st.Hash, UserID: st.UserID, UserName: st.UserName, IsAdmin: st.IsAdmin, Status: Active}
+	switch {
+	case st.Revoked():
+		v.Status = Revoked
+	case !st.LoggedOutAt.IsZero():
+		v.Status = Invalid
+	case st.Kind == store.KindAPIKey:
+		v.Status = APIKey
+	}
+	return v
+}
+
+// OnRevoke registers fn to be called with the hash of every token revoked,
+// here or by another process; the gateway closes the token's connections.
+func (t *Table) OnRevoke(fn func(Hash)) {
+	t.hookMu.Lock()
+	t.onRevok = append(t.onRevok, fn)
+	t.hookMu.Unlock()
+}
+
+// Lookup returns what the table knows about a token without resolving it.
+func (t *Table) Lookup(h Hash) (Verdict, bool) {
+	t.mu.RLock()
+	e, ok := t.entries[h]
+	t.mu.RUnlock()
+	if !ok || (!e.expires.IsZero() && t.now().After(e.expires)) {
+		return Verdict{Hash: h}, false
+	}
+	return e.verdict, true
+}
+
+// Check returns the verdict for token, resolving it against Jellyfin once
+// (single-flight, cached) when the table does not know it. limitKey is the
+// client's address key for the resolution limit; clientIP is passed on to
+// Jellyfin so it judges the request from the real client's address.
+func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Verdict, error) {
+	h := HashOf(token)
+	if v, ok := t.Lookup(h); ok {
+		if v.Status == Active || v.Status == APIKey {
+			t.seen(h)
+		}
+		return v, nil
+	}
+	if t.opt.Resolver == nil {
+		return Verdict{Hash: h, Status: Unknown}, ErrUnavailable
+	}
+	if !t.limiter.allow(limitKey) {
+		return Verdict{Hash: h, Status: Unknown}, ErrResolveLimit
+	}
+	res, err, _ := t.flight.Do(string(h[:]), func() (any, error) {
+		return t.resolve(context.WithoutCancel(ctx), token, h, clientIP)
+	})
+	if err != nil {
+		return Verdict{Hash: h, Status: Unknown}, err
+	}
+	return res.(Verdict), nil
+}
+
+func (t *Table) seen(h Hash) {
+	now := t.now()
+	t.mu.Lock()
+	if e := t.entries[h]; e != nil && now.Sub(e.lastSeen) > time.Minute {
+		e.lastSeen, e.dirty = now, true
+	}
+	t.mu.Unlock()
+}
+
+func (t *Table) resolve(ctx context.Context, token string, h Hash, clientIP string) (Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	owner, err := t.opt.Resolver.UserForToken(ctx, token, clientIP)
+	switch {
+	case err == nil:
+		return t.adoptUserToken(ctx, token, h, owner, clientIP)
+	case errors.Is(err, jellyfin.ErrNoUser):
+		return t.adoptAPIKey(ctx, token, h)
+	case errors.Is(err, jellyfin.ErrInvalidToken):
+		return t.remember(Verdict{Hash: h, Status: Invalid}, t.opt.NegativeTTL), nil
+	case errors.Is(err, jellyfin.ErrForbidden):
+		// Valid, but Jellyfin refuses its owner here (remote access or
+		// schedule): it will refuse the request too. Owner unknown.
+		st := Active
+		if t.opt.Strict {
+			st = Refused
+		}
+		return t.remember(Verdict{Hash: h, Status: st}, t.opt.NegativeTTL), nil
+	default:
+		t.log.Warn("resolving token failed", "token", h.Short(), "err", err)
+		return Verdict{Hash: h}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+}
+
+func (t *Table) remember(v Verdict, ttl time.Duration) Verdict {
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	t.mu.Lock()
+	t.entries[v.Hash] = &entry{verdict: v, expires: t.now().Add(ttl), lastSeen: t.now()}
+	t.mu.Unlock()
+	return v
+}
+
+func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jellyfin.Owner, ip string) (Verdict, error) {
+	v := Verdict{Hash: h, Status: Active, UserID: o.UserID, UserName: o.UserName, IsAdmin: o.IsAdmin}
+	if t.opt.Strict {
+		v.Status = Refused
+		t.log.Warn("refused a token the gateway never issued", "token", h.Short(), "user", o.UserName, "ip", ip)
+		t.audit(ctx, store.AuditEvent{Kind: audit.TokenRejected, UserID: o.UserID, UserName: o.UserName, IP: ip,
+			Detail: "token not issued through the gateway (strict)"})
+		return t.remember(v, t.opt.CacheTTL), nil
+	}
+	st := store.Token{Hash: h, Kind: store.KindSession, UserID: o.UserID, UserName: o.UserName,
+		IsAdmin: o.IsAdmin, IP: ip, Source: "resolved"}
+	if err := t.put(ctx, token, st); err != nil {
+		return Verdict{Hash: h}, err
+	}
+	t.log.Info("adopted a token issued outside the gateway", "token", h.Short(), "user", o.UserName, "ip", ip)
+	return t.remember(v, t.opt.CacheTTL), nil
+}
+
+func (t *Table) adoptAPIKey(ctx context.Context, token string, h Hash) (Verdict, error) {
+	if t.opt.OwnKey != "" {
+		keys, err := t.opt.Resolver.APIKeys(ctx)
+		if err != nil {
+			return Verdict{Hash: h}, fmt.Errorf("%w: listing API keys: %v", ErrUnavailable, err)
+		}
+		if !containsKey(keys, token) {
+			return t.remember(Verdict{Hash: h, Status: Invalid}, t.opt.NegativeTTL), nil
+		}
+	}
+	if err := t.put(ctx, token, store.Token{Hash: h, Kind: store.KindAPIKey, Source: "resolved"}); err != nil {
+		return Verdict{Hash: h}, err
+	}
+	return t.remember(Verdict{Hash: h, Status: APIKey}, t.opt.CacheTTL), nil
+}
+
+func containsKey(keys []jellyfin.APIKey, token string) bool {
+	for _, k := range keys {
+		if subtle.ConstantTimeCompare([]byte(k.AccessToken), []byte(token)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// put seals and stores a token record.
+func (t *Table) put(ctx context.Context, token string, st store.Token) error {
+	sealed, err := t.opt.Keys.Seal([]byte(token), st.Hash[:])
+	if err != nil {
+		return fmt.Errorf("sealing token: %w", err)
+	}
+	now := t.now()
+	st.Sealed, st.CreatedAt, st.LastSeenAt = sealed, now, now
+	if err := t.opt.Store.PutToken(ctx, st); err != nil {
+		return fmt.Errorf("storing token: %w", err)
+	}
+	return nil
+}
+
+// Record stores a token a login released through the gateway. If it fails
+// the caller must not release the token.
+func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, error) {
+	h := HashOf(token)
+	st := store.Token{Hash: h, Kind: store.KindSession, UserID: is.UserID, UserName: is.UserName, IsAdmin: is.IsAdmin,
+		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source}
+	if err := t.put(ctx, token, st); err != nil {
+		return h, err
+	}
+	t.mu.Lock()
+	t.entries[h] = &entry{verdict: verdictOf(st), lastSeen: t.now()}
+	t.mu.Unlock()
+	return h, nil
+}
+
+// LoggedOut notes that a token was logged out in Jellyfin by its owner.
+func (t *Table) LoggedOut(ctx context.Context, h Hash) {
+	t.mu.Lock()
+	if e := t.entries[h]; e != nil && e.verdict.Status == Active {
+		e.verdict.Status = Invalid
+	}
+	t.mu.Unlock()
+	if err := t.opt.Store.MarkLoggedOut(ctx, h, t.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.log.Warn("recording a logout failed", "token", h.Short(), "err", err)
+	}
+}
+
+// Revoke revokes a token: the gateway refuses it from now on, its open
+// streams and WebSockets are closed, and it is logged out in Jellyfin (when
+// a Resolver is configured; otherwise a running gateway does it when it
+// sees the change).
+func (t *Table) Revoke(ctx context.Context, h Hash, by string) (store.Token, error) {
+	st, err := t.opt.Store.RevokeToken(ctx, h, t.now())
+	if err != nil {
+		return st, fmt.Errorf("revoking token %s: %w", h.Short(), err)
+	}
+	t.markRevoked(h)
+	t.audit(ctx, store.AuditEvent{Kind: audit.TokenRevoked, UserID: st.UserID, UserName: st.UserName,
+		Detail: fmt.Sprintf("token %s revoked by %s", h.Short(), by)})
+	t.logoutInJellyfin(ctx, st)
+	return st, nil
+}
+
+func (t *Table) markRevoked(h Hash) {
+	t.mu.Lock()
+	e := t.entries[h]
+	if e == nil {
+		e = &entry{verdict: Verdict{Hash: h}}
+		t.entries[h] = e
+	}
+	e.verdict.Status, e.expires = Revoked, time.Time{}
+	t.mu.Unlock()
+	t.hookMu.Lock()
+	hooks := append([]func(Hash){}, t.onRevok...)
+	t.hookMu.Unlock()
+	for _, fn := range hooks {
+		fn(h)
+	}
+}
+
+func (t *Table) logoutInJellyfin(ctx context.Context, st store.Token) {
+	if t.opt.Resolver == nil || !st.LoggedOutAt.IsZero() || st.Kind == store.KindAPIKey || len(st.Sealed) == 0 {
+		return
+	}
+	token, err := t.opt.Keys.Open(st.Sealed, st.Hash[:])
+	if err != nil {
+		t.log.Error("unsealing a revoked token failed", "token", Hash(st.Hash).Short(), "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := t.opt.Resolver.Logout(ctx, string(token)); err != nil {
+		t.log.Warn("logging a revoked token out of Jellyfin failed", "token", Hash(st.Hash).Short(), "err", err)
+		return
+	}
+	if err := t.opt.Store.MarkLoggedOut(ctx, st.Hash, t.now()); err != nil {
+		t.log.Warn("recording a logout failed", "token", Hash(st.Hash).Short(), "err", err)
+	}
+}
+
+// Logout logs an unrecorded token out of Jellyfin (a token withheld by the
+// response guard, for example). Errors are logged, not returned.
+func (t *Table) Logout(ctx context.Context, token string) {
+	if t.opt.Resolver == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := t.opt.Resolver.Logout(ctx, token); err != nil {
+		t.log.Warn("logging a withheld token out of Jellyfin failed", "token", HashOf(token).Short(), "err", err)
+	}
+}
+
+func (t *Table) audit(ctx context.Context, ev store.AuditEvent) {
+	if t.opt.Audit == nil {
+		return
+	}
+	if _, err := t.opt.Audit.Record(ctx, ev); err != nil {
+		t.log.Error("writing audit event failed", "kind", ev.Kind, "err", err)
+	}
+}
+
+// Sync applies changes other processes made (revocations from the CLI) and
+// writes batched last-seen times. A running gateway calls it every second.
+func (t *Table) Sync(ctx context.Context) error {
+	changes, err := t.opt.Store.Changes(ctx, t.lastChange)
+	if err != nil {
+		return fmt.Errorf("reading change feed: %w", err)
+	}
+	for _, c := range changes {
+		t.lastChange = c.Seq
+		if c.Kind != store.ChangeTokenRevoked {
+			continue
+		}
+		h, err := ParseHash(c.Key)
+		if err != nil {
+			t.log.Warn("bad change feed entry", "seq", c.Seq, "err", err)
+			continue
+		}
+		if v, _ := t.Lookup(h); v.Status == Revoked {
+			continue
+		}
+		t.markRevoked(h)
+		if st, err := t.opt.Store.Token(ctx, h); err == nil {
+			t.logoutInJellyfin(ctx, st)
+		}
+	}
+	t.flushLastSeen(ctx)
+	return nil
+}
+
+func (t *Table) flushLastSeen(ctx context.Context) {
+	type touch struct {
+		h  Hash
+		at time.Time
+	}
+	var todo []touch
+	t.mu.Lock()
+	for h, e := range t.entries {
+		if e.dirty {
+			todo = append(todo, touch{h, e.lastSeen})
+			e.dirty = false
+		}
+	}
+	t.mu.Unlock()
+	for _, x := range todo {
+		if err := t.opt.Store.TouchToken(ctx, x.h, x.at); err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.log.Warn("recording last use of a token failed", "token", x.h.Short(), "err", err)
+		}
+	}
+}
+
+// Watch calls Sync every interval until ctx ends.
+func (t *Table) Watch(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			t.flushLastSeen(context.WithoutCancel(ctx))
+			return
+		case <-tick.C:
+			if err := t.Sync(ctx); err != nil && ctx.Err() == nil {
+				t.log.Warn("token table sync failed", "err", err)
+			}
+		}
+	}
+}
