@@ -157,25 +157,35 @@ func setDuration(v reflect.Value, s string) error {
 	return nil
 }
 
-// setList stores items into a []string field.
+// setList stores items into a []string field; an empty list is stored as
+// nil, the same as an unset one.
 func setList(v reflect.Value, items []string) error {
 	if v.Type().Elem().Kind() != reflect.String {
 		return fmt.Errorf("unsupported setting type %s", v.Type())
+	}
+	if len(items) == 0 {
+		v.SetZero()
+		return nil
 	}
 	v.Set(reflect.ValueOf(items).Convert(v.Type()))
 	return nil
 }
 
 // splitList reads a comma-separated list, the form lists take in the
-// environment and on the command line. Blank items are dropped.
+// environment and on the command line.
 func splitList(s string) []string {
-	items := []string{}
-	for item := range strings.SplitSeq(s, ",") {
+	return trimItems(strings.Split(s, ","))
+}
+
+// trimItems trims each item and drops blank ones.
+func trimItems(items []string) []string {
+	out := []string{}
+	for _, item := range items {
 		if item = strings.TrimSpace(item); item != "" {
-			items = append(items, item)
+			out = append(out, item)
 		}
 	}
-	return items
+	return out
 }
 
 // applyEnv overrides every key whose JELLYGUARD_ variable is set and not

@@ -16,15 +16,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrate applies pending migrations, one log line each, while holding a
-// lock file beside the database, so two processes starting at once do not
-// both run the same migration.
-func migrate(ctx context.Context, db *sql.DB, dbPath string, log *slog.Logger) error {
-	unlock, err := lockFile(ctx, dbPath+"-migrate.lock")
-	if err != nil {
-		return err
-	}
-	defer unlock()
+// migrate applies pending migrations, one log line each. The caller holds
+// the open lock, so two processes never run the same migration.
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	p, err := newMigrator(db)
 	if err != nil {
 		return err

@@ -49,19 +49,37 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	if err := createPrivate(abs, log); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(abs))
+	// Switching a new file to WAL and migrating both need the database to
+	// themselves; the lock file makes a second process starting at the same
+	// moment wait instead of failing.
+	unlock, err := lockFile(ctx, abs+"-open.lock")
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", abs, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening database %s: %w", abs, err)
-	}
-	if err := migrate(ctx, db, abs, log); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrating database %s: %w", abs, err)
+	defer unlock()
+	db, err := openAndMigrate(ctx, abs, log)
+	if err != nil {
+		return nil, err
 	}
 	return &Store{db: db, log: log, writeSem: make(chan struct{}, 1)}, nil
+}
+
+// openAndMigrate opens the database handle, checks that a connection works
+// and applies pending migrations.
+func openAndMigrate(ctx context.Context, path string, log *slog.Logger) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := migrate(ctx, db, log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating database %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // dsn builds the modernc.org/sqlite data source name for path: a file: URI

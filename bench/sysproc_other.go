@@ -1,0 +1,9 @@
+//go:build !linux
+
+package main
+
+import "syscall"
+
+// childAttr: only Linux can tie a child's life to its parent's; the
+// benchmark needs Linux anyway (/proc, taskset).
+func childAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+)
+
+// dbFileName is the SQLite database inside the data directory.
+const dbFileName = "jellyguard.db"
+
+// jellyfinTimeout bounds each call the CLI makes to Jellyfin, so a server
+// that accepts connections but never answers cannot hang a command.
+const jellyfinTimeout = 15 * time.Second
+
+// env is what the commands that touch state share: the logger, and the data
+// key, store and audit log of the configured data directory. serve, demo and
+// the admin commands open the same things the same way, so the CLI always
+// sees exactly what the running gateway sees.
+type env struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	logw  io.Writer // where log writes; the gateway writes its failure lines here too
+	keys  *secret.Keys
+	store store.Store
+	audit *audit.Log
+
+	closers []func() error
+}
+
+// openEnv builds the logger from cfg.Log and opens the data directory:
+// the key file (created on first start), the database and the audit log.
+func (a *app) openEnv(ctx context.Context, cfg *config.Config) (_ *env, err error) {
+	e := &env{cfg: cfg}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if err := e.openLog(a.stderr); err != nil {
+		return nil, err
+	}
+	if e.keys, err = secret.LoadOrCreate(cfg.Data); err != nil {
+		return nil, fmt.Errorf("opening data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, dbFileName), e.log)
+	if err != nil {
+		return nil, fmt.Errorf("opening data directory: %w", err)
+	}
+	e.store = st
+	e.closers = append(e.closers, st.Close)
+	e.audit = audit.New(st, e.keys, e.log)
+	return e, nil
+}
+
+// openLog sets up the logger alone, for commands that need no data
+// directory.
+func (e *env) openLog(stderr io.Writer) error {
+	log, w, closeFile, err := newLogger(e.cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	e.log, e.logw = log, w
+	if closeFile != nil {
+		e.closers = append(e.closers, closeFile)
+	}
+	return nil
+}
+
+// Close releases what openEnv opened, newest first (the log file last, so
+// the store's closing messages still reach it).
+func (e *env) Close() error {
+	var errs []error
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		errs = append(errs, e.closers[i]())
+	}
+	e.closers = nil
+	return errors.Join(errs...)
+}
+
+// jellyfinClient returns a client for the configured upstream, or nil when
+// no upstream is set. Without an API key it can still reach anonymous
+// endpoints and log tokens out with the tokens themselves.
+func jellyfinClient(cfg *config.Config) *jellyfin.Client {
+	if cfg.UpstreamURL == nil {
+		return nil
+	}
+	return jellyfin.NewClient(cfg.UpstreamURL, cfg.APIKey, &http.Client{Timeout: jellyfinTimeout})
+}
+
+// newLogger builds the logger described by lc. It writes to stderr and,
+// when lc.File is set, appends to that file too (for fail2ban and
+// CrowdSec). The returned writer is that combined destination; closeFn, when
+// not nil, closes the file.
+func newLogger(lc config.LogConfig, stderr io.Writer) (_ *slog.Logger, _ io.Writer, closeFn func() error, _ error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lc.Level)); err != nil {
+		return nil, nil, nil, fmt.Errorf("log level %q: %w", lc.Level, err)
+	}
+	w := stderr
+	if lc.File != "" {
+		f, err := os.OpenFile(lc.File, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("opening log file: %w", err)
+		}
+		w, closeFn = io.MultiWriter(stderr, f), f.Close
+	}
+	w = &lockedWriter{w: w}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if lc.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(h), w, closeFn, nil
+}
+
+// lockedWriter serialises writes: the logger and the gateway's sign-in
+// failure lines share one destination from many goroutines, and a line must
+// never be interleaved with another (fail2ban reads them).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jellyguard/jellyguard/internal/gateway"
+)
+
+// errNoUpstream says every way to set the one key serve cannot do without.
+var errNoUpstream = errors.New("no upstream: set `upstream:` in the config, --upstream, or JELLYGUARD_UPSTREAM")
+
+func (a *app) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway in front of Jellyfin",
+		Long: `Run the gateway: accept clients on the listen address and pass what is
+allowed on to Jellyfin at the upstream URL. It runs until interrupted
+(Ctrl-C, SIGINT or SIGTERM), then stops accepting connections, lets
+requests in flight finish for a few seconds, and exits 0.
+
+Give Jellyfin an API key (api_key or api_key_file) so the gateway can check
+tokens it did not hand out, and add the gateway's address to Jellyfin's
+Known proxies so Jellyfin sees real client addresses; "jellyguard check"
+tells you whether both are right.`,
+		Example: `  jellyguard serve --config /etc/jellyguard/jellyguard.yaml
+
+  # Without a config file
+  JELLYGUARD_API_KEY=... jellyguard serve --upstream http://127.0.0.1:8096 --data /var/lib/jellyguard`,
+		Args: positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context()) },
+	}
+}
+
+func (a *app) serve(ctx context.Context) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if cfg.UpstreamURL == nil {
+		return errNoUpstream
+	}
+	e, err := a.openEnv(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	ln, err := listen(ctx, cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return runGateway(ctx, e, ln)
+}
+
+// listen opens the TCP listener for addr.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// runGateway serves the gateway described by e.cfg on ln until ctx ends and
+// the gateway has shut down gracefully. It owns ln.
+func runGateway(ctx context.Context, e *env, ln net.Listener) error {
+	gw, err := startGateway(ctx, e)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return serveGateway(ctx, e, gw, ln)
+}
+
+// startGateway builds the gateway over the opened data directory; it loads
+// the token table.
+func startGateway(ctx context.Context, e *env) (*gateway.Gateway, error) {
+	gw, err := gateway.New(ctx, gateway.Options{
+		Config: e.cfg, Store: e.store, Keys: e.keys, Audit: e.audit,
+		Logger: e.log, LogWriter: e.logw,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the gateway: %w", err)
+	}
+	return gw, nil
+}
+
+// serveGateway serves gw on ln until ctx ends. Serve closes ln.
+func serveGateway(ctx context.Context, e *env, gw *gateway.Gateway, ln net.Listener) error {
+	e.log.Info("jellyguard listening", "addr", ln.Addr().String(),
+		"upstream", e.cfg.UpstreamURL.Redacted(), "data", e.cfg.Data, "version", gateway.Version)
+	if err := gw.Serve(ctx, ln); err != nil {
+		return err
+	}
+	e.log.Info("jellyguard stopped")
+	return nil
+}

@@ -1,0 +1,79 @@
+package config
+
+// Example returns a complete config file: every key with its default and a
+// line saying what it does. Load accepts it as is; it is what
+// `jellyguard config example` prints and what the README shows.
+func Example() string {
+	return example
+}
+
+const example = `# jellyguard configuration.
+#
+# Every key below shows its default. Each can also be set with an environment
+# variable: JELLYGUARD_ plus the key path in capitals, dots as underscores
+# (tokens.cache_ttl -> JELLYGUARD_TOKENS_CACHE_TTL); lists are comma-separated.
+# Command-line flags beat the environment, which beats this file.
+# Durations: 30s, 5m, 1h. Sizes: bytes, or a number with KiB, MiB, KB, MB.
+
+# Address the gateway accepts clients on (host:port; no host = all interfaces).
+listen: ":8097"
+
+# URL of the Jellyfin server, e.g. http://127.0.0.1:8096. Needed to serve.
+upstream: ""
+
+# Data directory: the SQLite database and the key file live here.
+data: ./jellyguard-data
+
+# A Jellyfin API key (Dashboard -> API Keys), used to resolve unknown tokens and
+# mint sessions. Prefer api_key_file or JELLYGUARD_API_KEY; set only one of the two.
+api_key: ""
+
+# A file whose first line is the API key (keep it chmod 600).
+api_key_file: ""
+
+# Jellyfin's own BaseUrl setting (Dashboard -> Networking), e.g. /jellyfin.
+base_url: ""
+
+# Address people use to reach the gateway, e.g. https://media.example.com.
+public_url: ""
+
+# Reverse proxies whose X-Forwarded-For is believed: IPs, CIDRs, or the preset
+# cloudflare. Empty: the TCP peer is the client. E.g. [127.0.0.1, cloudflare]
+trusted_proxies: []
+
+jellyfin:
+  # Mirror of Jellyfin's EnableLegacyAuthorization (true in 10.11, false in 12.0).
+  legacy_authorization: true
+  # Which credential header Jellyfin reads first: "10.11" or "10.10".
+  header_precedence: "10.11"
+
+tokens:
+  # Refuse user tokens the gateway never issued (older sessions are allowed and recorded if false).
+  strict: false
+  # How long a token Jellyfin confirmed is trusted before asking again.
+  cache_ttl: 5m
+  # How long a token Jellyfin rejected is remembered as invalid.
+  negative_cache_ttl: 30s
+  # Unknown tokens one client address may have resolved per minute.
+  resolve_per_minute: 30
+
+limits:
+  # Largest login request body.
+  login_body: 64KiB
+  # Largest body for the gateway's own pages and API.
+  gateway_body: 1MiB
+  # Largest request header block.
+  header_bytes: 64KiB
+  # Time a client may take to send its headers (no overall timeout: streams run for hours).
+  read_header_timeout: 10s
+  # Keep-alive connections idle this long are closed.
+  idle_timeout: 2m
+
+log:
+  # debug, info, warn or error.
+  level: info
+  # text or json.
+  format: text
+  # Also write the log to this file (for fail2ban or CrowdSec).
+  file: ""
+`

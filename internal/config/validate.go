@@ -1,0 +1,205 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks that every value is well formed and fills the derived
+// fields (UpstreamURL, TrustedPrefixes, and APIKey from APIKeyFile). It only
+// checks form: whether a command needs an upstream or an API key is for the
+// command to decide. Every problem is returned (joined), each naming its key
+// and, when known, the file position, variable or flag that set it.
+// Non-fatal findings are left in Warnings. Validate may be called again
+// after a change; derived fields and Warnings are recomputed.
+func (c *Config) Validate() error {
+	return errors.Join(c.validate()...)
+}
+
+// validator collects the problems of one Validate run.
+type validator struct {
+	c    *Config
+	errs []error
+}
+
+func (c *Config) validate() []error {
+	c.Warnings = nil
+	v := &validator{c: c}
+	v.checkUpstream()
+	v.checkListen()
+	v.checkData()
+	v.checkBaseURL()
+	v.checkPublicURL()
+	v.checkTrustedProxies()
+	v.checkJellyfin()
+	v.checkTokens()
+	v.checkLimits()
+	v.checkLog()
+	v.checkAPIKey()
+	return v.errs
+}
+
+// fail records a problem with key, placed where the key's value was set.
+func (v *validator) fail(key string, err error) {
+	v.errs = append(v.errs, &problem{where: v.c.origins.lookup(key).where, key: key, err: err})
+}
+
+func (v *validator) failf(key, format string, args ...any) {
+	v.fail(key, fmt.Errorf(format, args...))
+}
+
+func (v *validator) warnf(format string, args ...any) {
+	v.c.Warnings = append(v.c.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) checkUpstream() {
+	v.c.UpstreamURL = nil
+	if v.c.Upstream == "" {
+		return
+	}
+	u, err := parseHTTPURL(v.c.Upstream)
+	if err != nil {
+		v.fail("upstream", err)
+		return
+	}
+	v.c.UpstreamURL = u
+}
+
+func (v *validator) checkPublicURL() {
+	if v.c.PublicURL == "" {
+		return
+	}
+	if _, err := parseHTTPURL(v.c.PublicURL); err != nil {
+		v.fail("public_url", err)
+	}
+}
+
+// parseHTTPURL accepts an absolute http or https URL with a host, and no
+// credentials, query or fragment (none of which make sense for a server
+// address, and credentials would end up in logs).
+func parseHTTPURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a valid URL", s)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q must start with http:// or https://", u.Redacted())
+	case u.Host == "":
+		return nil, fmt.Errorf("%q has no host", u.Redacted())
+	case u.User != nil:
+		return nil, fmt.Errorf("%q must not contain a user name or password", u.Redacted())
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "#"):
+		return nil, fmt.Errorf("%q must not have a query or fragment", u.Redacted())
+	}
+	return u, nil
+}
+
+func (v *validator) checkListen() {
+	host, port, err := net.SplitHostPort(v.c.Listen)
+	if err != nil || strings.ContainsAny(host, " \t") {
+		v.failf("listen", "%q is not host:port (e.g. \":8097\" or \"127.0.0.1:8097\")", v.c.Listen)
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		v.failf("listen", "port %q is not a number from 0 to 65535", port)
+	}
+}
+
+func (v *validator) checkData() {
+	if strings.TrimSpace(v.c.Data) == "" {
+		v.failf("data", "must name a directory")
+	}
+}
+
+// checkBaseURL accepts "" or a path like "/jellyfin" and trims trailing
+// slashes, the form the route classifier compares against.
+func (v *validator) checkBaseURL() {
+	b := v.c.BaseURL
+	switch {
+	case b == "":
+		return
+	case !strings.HasPrefix(b, "/"):
+		v.failf("base_url", "%q must start with \"/\" (e.g. \"/jellyfin\")", b)
+	case strings.ContainsAny(b, "?#"):
+		v.failf("base_url", "%q must be a path without \"?\" or \"#\"", b)
+	case strings.Contains(b, ".."):
+		v.failf("base_url", "%q must not contain \"..\"", b)
+	default:
+		v.c.BaseURL = strings.TrimRight(b, "/")
+	}
+}
+
+func (v *validator) checkTrustedProxies() {
+	v.c.TrustedPrefixes = nil
+	for i, entry := range v.c.TrustedProxies {
+		prefixes, err := parseTrustedProxy(entry)
+		if err != nil {
+			v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err)
+			continue
+		}
+		v.c.TrustedPrefixes = appendNew(v.c.TrustedPrefixes, prefixes...)
+	}
+}
+
+func (v *validator) checkJellyfin() {
+	if p := v.c.Jellyfin.HeaderPrecedence; p != "10.10" && p != "10.11" {
+		v.failf("jellyfin.header_precedence", "%q must be \"10.10\" or \"10.11\"", p)
+	}
+}
+
+func (v *validator) checkTokens() {
+	t := v.c.Tokens
+	v.positiveDuration("tokens.cache_ttl", t.CacheTTL)
+	v.positiveDuration("tokens.negative_cache_ttl", t.NegativeCacheTTL)
+	if t.ResolvePerMinute < 1 {
+		v.failf("tokens.resolve_per_minute", "must be at least 1 (got %d)", t.ResolvePerMinute)
+	}
+}
+
+func (v *validator) checkLimits() {
+	l := v.c.Limits
+	v.positiveSize("limits.login_body", l.LoginBody)
+	v.positiveSize("limits.gateway_body", l.GatewayBody)
+	v.positiveSize("limits.header_bytes", l.HeaderBytes)
+	v.positiveDuration("limits.read_header_timeout", l.ReadHeaderTimeout)
+	v.positiveDuration("limits.idle_timeout", l.IdleTimeout)
+}
+
+func (v *validator) positiveDuration(key string, d time.Duration) {
+	if d <= 0 {
+		v.failf(key, "must be greater than 0 (got %s)", d)
+	}
+}
+
+func (v *validator) positiveSize(key string, b ByteSize) {
+	if b <= 0 {
+		v.failf(key, "must be greater than 0 (got %s)", b)
+	}
+}
+
+// checkLog accepts level and format in any case and stores them in lower
+// case, the form the logger setup switches on.
+func (v *validator) checkLog() {
+	lg := &v.c.Log
+	if level := strings.ToLower(lg.Level); oneOf(level, "debug", "info", "warn", "error") {
+		lg.Level = level
+	} else {
+		v.failf("log.level", "%q must be debug, info, warn or error", lg.Level)
+	}
+	if format := strings.ToLower(lg.Format); oneOf(format, "text", "json") {
+		lg.Format = format
+	} else {
+		v.failf("log.format", "%q must be text or json", lg.Format)
+	}
+}
+
+func oneOf(s string, allowed ...string) bool {
+	return slices.Contains(allowed, s)
+}
