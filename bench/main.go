@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after measuring, record jellyguard under the small-GET load with perf into this perf.data file")
 	flag.BoolVar(&o.noNginx, "no-nginx", false, "skip nginx")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
+		out(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
 			"Measures direct access, nginx and jellyguard in front of a Jellyfin stand-in on loopback.\n\n")
 		flag.PrintDefaults()
 	}
@@ -122,7 +122,7 @@ func run(ctx context.Context, o options) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	// nginx workers run as root here but other users must still be able to
 	// enter the directory when the benchmark runs unprivileged.
 	_ = os.Chmod(tmp, 0o755)
@@ -206,7 +206,9 @@ func run(ctx context.Context, o options) int {
 		}
 	}
 	rep.finish()
-	rep.print(os.Stdout)
+	if err := rep.print(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
 	if err := rep.write(o.out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 	} else {

@@ -314,6 +314,6 @@ func (m *measurer) profile(ctx context.Context, jg *peer) {
 	if werr != nil {
 		m.rep.note("CPU profile: wrk: %v", werr)
 	}
-	fmt.Printf("bench: CPU profile of jellyguard under small GETs written to %s (perf report -i %s --no-children)\n",
+	fmt.Printf("bench: CPU profile of jellyguard under small GETs written to %s (perf report -i %s --no-children --sort symbol -g none)\n",
 		m.o.cpuprofile, m.o.cpuprofile)
 }

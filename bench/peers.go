@@ -166,7 +166,7 @@ func startNginx(ctx context.Context, p pinning, dir, upstream string) (*peer, er
 
 // buildJellyguard builds ./cmd/jellyguard of the module at root into dir.
 func buildJellyguard(ctx context.Context, root, dir string) (string, error) {
-	out := filepath.Join(dir, "jellyguard")
+	out := filepath.Join(dir, "bin", "jellyguard")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/jellyguard")
 	cmd.Dir = root
 	cmd.WaitDelay = 5 * time.Second
@@ -260,8 +260,8 @@ func signIn(ctx context.Context, client *http.Client, base, deviceID string) (st
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -281,44 +282,57 @@ func div(a, b *float64) *float64 {
 }
 
 // print writes the table, the ratios and the notes.
-func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "\njellyguard benchmark — %s, %s, %s, %d CPUs (%s), load average %s before, %s after\n",
+func (r *report) print(w io.Writer) error {
+	var buf bytes.Buffer
+	r.text(&buf)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// out formats into a buffer (directly or through a tabwriter), which
+// cannot fail.
+func out(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
+}
+
+func (r *report) text(w *bytes.Buffer) {
+	out(w, "\njellyguard benchmark — %s, %s, %s, %d CPUs (%s), load average %s before, %s after\n",
 		r.Date, r.Commit, r.Go, r.CPUs, r.CPUModel, r.LoadAvg[0], r.LoadAvg[1])
-	fmt.Fprintf(w, "%s; small GET = wrk -t2 -c64 -d%s on /Items (~2 KB JSON); 1-conn = wrk -t1 -c1 -d%s; stream = curl, %d MiB\n\n",
+	out(w, "%s; small GET = wrk -t2 -c64 -d%s on /Items (~2 KB JSON); 1-conn = wrk -t1 -c1 -d%s; stream = curl, %d MiB\n\n",
 		r.Pinning, r.Settings.Duration, r.Settings.Conn1, r.Settings.StreamBytes>>20)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "peer\trps\tp50\tp99\t1-conn p50\tadded p50\tstream MiB/s\tCPU µs/req\tCPU s/GiB\tpeak RSS MiB\tupstream µs/req\t")
+	out(tw, "peer\trps\tp50\tp99\t1-conn p50\tadded p50\tstream MiB/s\tCPU µs/req\tCPU s/GiB\tpeak RSS MiB\tupstream µs/req\t\n")
 	for _, p := range r.Peers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Name,
+		out(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Name,
 			num(p.RPS, "%.0f"), dur(p.P50us), dur(p.P99us), dur(p.Conn1P50us), added(p.AddedP50us),
 			num(p.StreamMiBs, "%.0f"), num(p.CPUusPerReq, "%.1f"), num(p.CPUsPerGiB, "%.2f"),
 			num(p.PeakRSSMiB, "%.1f"), num(p.UpstreamCPUusPerReq, "%.1f"))
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w)
+	out(w, "\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "ratio\tsmall GET rps\t stream\tCPU per req\t")
+	out(tw, "ratio\tsmall GET rps\tstream\tCPU per req\t\n")
 	for _, rt := range r.Ratios {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", rt.Name, num(rt.SmallGET, "%.2f"), num(rt.Stream, "%.2f"), num(rt.CPUPer, "%.2f"))
+		out(tw, "%s\t%s\t%s\t%s\t\n", rt.Name, num(rt.SmallGET, "%.2f"), num(rt.Stream, "%.2f"), num(rt.CPUPer, "%.2f"))
 	}
 	_ = tw.Flush()
 	if d, j := r.Logins["direct"], r.Logins["jellyguard"]; d.N > 0 && j.N > 0 {
-		fmt.Fprintf(w, "\nlogins (%d sequential, 1 ms of upstream work each): direct p50 %s p99 %s; jellyguard p50 %s p99 %s; added p50 %s",
+		out(w, "\nlogins (%d sequential, 1 ms of upstream work each): direct p50 %s p99 %s; jellyguard p50 %s p99 %s; added p50 %s",
 			d.N, dur(&d.P50), dur(&d.P99), dur(&j.P50), dur(&j.P99), added(r.LoginAddedP50))
 		if d.Errs+j.Errs > 0 {
-			fmt.Fprintf(w, " (%d failed direct, %d through jellyguard)", d.Errs, j.Errs)
+			out(w, " (%d failed direct, %d through jellyguard)", d.Errs, j.Errs)
 		}
-		fmt.Fprintln(w)
+		out(w, "\n")
 	}
 	for _, p := range r.Peers {
 		for _, e := range p.Errors {
-			fmt.Fprintf(w, "%s: %s\n", p.Name, e)
+			out(w, "%s: %s\n", p.Name, e)
 		}
 	}
 	if len(r.Notes) > 0 {
-		fmt.Fprintln(w)
+		out(w, "\n")
 		for _, n := range r.Notes {
-			fmt.Fprintln(w, "note:", n)
+			out(w, "note: %s\n", n)
 		}
 	}
 }

@@ -326,7 +326,7 @@ func upgradeStatus(t *testing.T, u string) int {
 	if err != nil {
 		t.Fatalf("upgrade request to %s: %v", u, err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode
 }
 
@@ -434,7 +434,7 @@ func TestLargeStreamIsNotBuffered(t *testing.T) {
 		<-sampled
 		t.Fatalf("GET the whole stream: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		close(stopSampling)
 		<-sampled
@@ -509,7 +509,7 @@ func rawLogin(t *testing.T, hostport, rawPath, auth string, body []byte) (int, [
 	if err != nil {
 		t.Fatalf("dial %s: %v", hostport, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if err := conn.SetDeadline(time.Now().Add(requestTimeout)); err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func rawLogin(t *testing.T, hostport, rawPath, auth string, body []byte) (int, [
 	if err != nil {
 		t.Fatalf("POST %s: reading the response: %v", rawPath, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		t.Fatalf("POST %s: reading the body: %v", rawPath, err)

@@ -57,7 +57,7 @@ func setupAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: cannot create a temporary directory: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 
 	if err := buildBinary(tmp); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
@@ -213,7 +213,7 @@ func startProc(t *testing.T, name, dir string, env []string, args ...string) *pr
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
 			line := sc.Text()
-			p.stdout.Write([]byte(line + "\n"))
+			_, _ = p.stdout.Write([]byte(line + "\n"))
 			select {
 			case p.lines <- line:
 			default: // nobody is reading this far; the buffer keeps it
@@ -521,10 +521,16 @@ var httpClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
+// reply is a response with its body read.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // get sends a GET with the token in `Authorization: MediaBrowser Token="…"`
-// (when token is not empty) and extra headers, and returns the response with
-// its body read (at most limit bytes).
-func get(t *testing.T, url, token string, hdr map[string]string) (*http.Response, []byte) {
+// (when token is not empty) and extra headers, and returns the status, the
+// headers and the body (at most 8 MiB).
+func get(t *testing.T, url, token string, hdr map[string]string) (reply, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -542,10 +548,10 @@ func get(t *testing.T, url, token string, hdr map[string]string) (*http.Response
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
 		t.Fatalf("GET %s: reading the body: %v", url, err)
 	}
-	return resp, body
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, body
 }

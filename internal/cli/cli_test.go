@@ -246,7 +246,7 @@ func TestLogFileGetsTheLog(t *testing.T) {
 	cfg := config.Default()
 	cfg.Log.File = logFile
 	cfg.Log.Format = "json"
-	log, w, closeFn, err := newLogger(cfg.Log, &stderr)
+	log, w, closeFn, err := newLogger(cfg.Log, &stderr, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,9 @@ asterisks, so the output is safe to paste into a bug report.`,
 			if err != nil {
 				return fmt.Errorf("writing the configuration as YAML: %w", err)
 			}
+			if len(out) > 0 && out[len(out)-1] != '\n' {
+				out = append(out, '\n')
+			}
 			_, err = a.stdout.Write(out)
 			return err
 		},

@@ -150,7 +150,7 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 // serveDemo opens the data directory, starts the gateway, prints the
 // banner (or the JSON line) once it is ready, and serves until ctx ends.
 func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener, d demoInfo, asJSON bool) error {
-	e, err := a.openEnv(ctx, cfg)
+	e, err := a.openEnv(ctx, cfg, false)
 	if err != nil {
 		ln.Close()
 		return err

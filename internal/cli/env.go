@@ -44,14 +44,17 @@ type env struct {
 
 // openEnv builds the logger from cfg.Log and opens the data directory:
 // the key file (created on first start), the database and the audit log.
-func (a *app) openEnv(ctx context.Context, cfg *config.Config) (_ *env, err error) {
+// quiet is for one-shot commands, which report on stdout: their routine
+// info lines (the database schema is ready…) would only bury the answer,
+// so they log warnings and errors unless the level is debug.
+func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet bool) (_ *env, err error) {
 	e := &env{cfg: cfg}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
-	if err := e.openLog(a.stderr); err != nil {
+	if err := e.openLog(a.stderr, quiet); err != nil {
 		return nil, err
 	}
 	if e.keys, err = secret.LoadOrCreate(cfg.Data); err != nil {
@@ -67,10 +70,9 @@ func (a *app) openEnv(ctx context.Context, cfg *config.Config) (_ *env, err erro
 	return e, nil
 }
 
-// openLog sets up the logger alone, for commands that need no data
-// directory.
-func (e *env) openLog(stderr io.Writer) error {
-	log, w, closeFile, err := newLogger(e.cfg.Log, stderr)
+// openLog sets up the logger.
+func (e *env) openLog(stderr io.Writer, quiet bool) error {
+	log, w, closeFile, err := newLogger(e.cfg.Log, stderr, quiet)
 	if err != nil {
 		return err
 	}
@@ -105,11 +107,14 @@ func jellyfinClient(cfg *config.Config) *jellyfin.Client {
 // newLogger builds the logger described by lc. It writes to stderr and,
 // when lc.File is set, appends to that file too (for fail2ban and
 // CrowdSec). The returned writer is that combined destination; closeFn, when
-// not nil, closes the file.
-func newLogger(lc config.LogConfig, stderr io.Writer) (_ *slog.Logger, _ io.Writer, closeFn func() error, _ error) {
+// not nil, closes the file. quiet raises info to warn (see openEnv).
+func newLogger(lc config.LogConfig, stderr io.Writer, quiet bool) (_ *slog.Logger, _ io.Writer, closeFn func() error, _ error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(lc.Level)); err != nil {
 		return nil, nil, nil, fmt.Errorf("log level %q: %w", lc.Level, err)
+	}
+	if quiet && level > slog.LevelDebug && level < slog.LevelWarn {
+		level = slog.LevelWarn
 	}
 	w := stderr
 	if lc.File != "" {

@@ -60,6 +60,8 @@ work on the data directory directly, also while the gateway is running.`,
 		SilenceUsage:  true,
 		Args:          noSubcommand,
 		RunE:          showHelp,
+
+		SuggestionsMinimumDistance: suggestDistance,
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -78,11 +80,16 @@ work on the data directory directly, also while the gateway is running.`,
 	return root
 }
 
+// suggestDistance is how many typos apart a command name may be and still
+// be suggested ("tokne" → "token").
+const suggestDistance = 2
+
 // group builds a command that only holds subcommands. Run alone it shows
 // its help; with an unknown subcommand it is a usage error rather than
 // cobra's default of printing help and succeeding.
 func group(use, short, long string, subs ...*cobra.Command) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Long: long, Args: noSubcommand, RunE: showHelp}
+	c := &cobra.Command{Use: use, Short: short, Long: long, Args: noSubcommand, RunE: showHelp,
+		SuggestionsMinimumDistance: suggestDistance}
 	c.AddCommand(subs...)
 	return c
 }

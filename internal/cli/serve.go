@@ -44,7 +44,7 @@ func (a *app) serve(ctx context.Context) error {
 	if cfg.UpstreamURL == nil {
 		return errNoUpstream
 	}
-	e, err := a.openEnv(ctx, cfg)
+	e, err := a.openEnv(ctx, cfg, false)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (a *app) openData(ctx context.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.openEnv(ctx, cfg)
+	return a.openEnv(ctx, cfg, true)
 }
 
 func writeTokenTable(w io.Writer, list []store.Token, o tokenListOptions) error {

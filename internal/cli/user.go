@@ -101,10 +101,10 @@ func (a *app) mergeJellyfinUsers(ctx context.Context, cfg *config.Config, rows [
 	}
 	for _, u := range users {
 		if i, ok := byID[normalizeID(u.ID)]; ok {
-			rows[i].Name, rows[i].Admin = u.Name, u.IsAdmin
+			rows[i].Name, rows[i].Admin = u.Name, u.IsAdministrator
 			continue
 		}
-		rows = append(rows, userRow{Name: u.Name, ID: u.ID, Admin: u.IsAdmin})
+		rows = append(rows, userRow{Name: u.Name, ID: u.ID, Admin: u.IsAdministrator})
 	}
 	return rows
 }

@@ -65,11 +65,11 @@ func readKeyFile(path string) (key, warning string, err error) {
 	if runtime.GOOS != "windows" && info.Mode().Perm()&0o044 != 0 {
 		warning = fmt.Sprintf("api_key_file %q can be read by other users (mode %#o); run chmod 600 on it", path, info.Mode().Perm())
 	}
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the operator names the key file; reading it is the point
 	if err != nil {
 		return "", "", fmt.Errorf("cannot read %q: %w", path, unwrapPath(err))
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: a close error loses nothing
 	line, err := bufio.NewReader(io.LimitReader(f, maxKeyFileLine)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", "", fmt.Errorf("cannot read %q: %w", path, unwrapPath(err))

@@ -10,7 +10,6 @@ import (
 // Binary and decimal size units, so defaults and limits read as they are
 // written in the file ("64KiB", "1MB").
 const (
-	B   ByteSize = 1
 	KiB ByteSize = 1 << 10
 	MiB ByteSize = 1 << 20
 	GiB ByteSize = 1 << 30
@@ -23,7 +22,7 @@ const (
 
 // sizeUnits maps a lower-cased unit suffix to its size.
 var sizeUnits = map[string]ByteSize{
-	"": B, "b": B,
+	"": 1, "b": 1,
 	"kib": KiB, "mib": MiB, "gib": GiB, "tib": TiB,
 	"kb": KB, "mb": MB, "gb": GB, "tb": TB,
 }

@@ -337,9 +337,18 @@ func describe(n ast.Node) string {
 		return "a list"
 	}
 	if s, ok := scalarText(n); ok {
-		return fmt.Sprintf("%q", s)
+		return fmt.Sprintf("%q", shorten(s))
 	}
 	return "an unsupported value"
+}
+
+// shorten cuts s to a length that fits in an error message.
+func shorten(s string) string {
+	const maxLen = 60
+	if r := []rune(s); len(r) > maxLen {
+		return string(r[:maxLen]) + "…"
+	}
+	return s
 }
 
 // fail records a problem at n's position.
@@ -358,7 +367,7 @@ func (d *decoder) pos(n ast.Node) string {
 	case *ast.MappingValueNode:
 		n = m.Key
 	}
-	if n == nil || n.GetToken() == nil {
+	if n == nil || n.GetToken() == nil || n.GetToken().Position == nil {
 		return d.file
 	}
 	p := n.GetToken().Position

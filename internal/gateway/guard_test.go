@@ -85,8 +85,10 @@ func FuzzScanReader(f *testing.F) {
 			t.Fatalf("hit=%v err=%v", has, err)
 		}
 		if has {
+			// A key split across reads may pass in part; never whole, so
+			// the value after it never leaves.
 			i := bytes.Index(body, tokenKey)
-			if len(got) > i {
+			if len(got) >= i+len(tokenKey) {
 				t.Fatalf("passed %d bytes, key at %d", len(got), i)
 			}
 		} else if !bytes.Equal(got, body) {

@@ -138,10 +138,17 @@ func authParts(value string, emby bool) (f authFields, ok bool) {
 }
 
 // headerTokens lists every token an authorization header value holds under
-// any Jellyfin reading: either scheme, any case, surrounding white space, and
-// every Token key (any case), not only the last.
+// any Jellyfin reading: the one Jellyfin 10.10/10.11 takes, and also either
+// scheme in any case, white space around the scheme, and every Token key in
+// any case rather than only the last.
 func headerTokens(value string) []string {
-	value = strings.TrimSpace(value)
+	var toks []string
+	add := func(tok string) {
+		if !isBlank(tok) && !slices.Contains(toks, tok) {
+			toks = append(toks, tok)
+		}
+	}
+	value = strings.TrimLeftFunc(value, unicode.IsSpace)
 	sp := strings.IndexFunc(value, unicode.IsSpace)
 	if sp < 0 {
 		return nil
@@ -151,11 +158,13 @@ func headerTokens(value string) []string {
 	if !strings.EqualFold(scheme, "mediabrowser") && !strings.EqualFold(scheme, "emby") {
 		return nil
 	}
-	var toks []string
 	scanParts(rest, func(key, val string) {
-		if looseEqualFold(key, "token") && !isBlank(val) {
-			toks = append(toks, val)
+		if looseEqualFold(key, "token") {
+			add(val)
 		}
 	})
+	if f, ok := authParts(value, true); ok {
+		add(f.token)
+	}
 	return toks
 }

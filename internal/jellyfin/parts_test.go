@@ -64,7 +64,7 @@ func TestNetURLDecode(t *testing.T) {
 		{"%g1", "%g1"},
 		{"100%", "100%"},
 		{"%e2%82%ac", "€"},
-		{"%E2%82", "\uFFFD"},     // one maximal subpart, one replacement
+		{"%E2%82", "\uFFFD"},       // one maximal subpart, one replacement
 		{"%C0%AF", "\uFFFD\uFFFD"}, // C0 never starts a sequence
 		{"%ED%A0%80", "\uFFFD\uFFFD\uFFFD"},
 		{"%F0%9F%98%80", "😀"},

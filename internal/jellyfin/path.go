@@ -149,22 +149,22 @@ type view struct {
 func normalizeView(escaped string, base []string, decodeSlash bool) view {
 	var v view
 	p := cleanPath(ensureSlash(escaped), decodeSlash, &v.sawSlash)
-	segs, inside := cutBase(splitPath(p), base)
+	rest, inside := cutBase(p, base)
 	if !inside {
 		v.path = trimTrailingSlash(p)
 		return v
 	}
 	v.inside = true
-	if len(segs) > 0 && foldEqual(segs[0], "jellyguard") {
+	first, after := nextSegment(rest)
+	switch {
+	case foldEqual(first, "jellyguard"):
 		v.gateway = true
-	}
-	if len(segs) > 0 && (foldEqual(segs[0], "emby") || foldEqual(segs[0], "mediabrowser")) {
+	case foldEqual(first, "emby"), foldEqual(first, "mediabrowser"):
 		// Jellyfin assigns the rest back to Request.Path through PathString's
 		// implicit conversion, which percent-decodes it a second time.
-		p = cleanPath("/"+strings.Join(segs[1:], "/"), decodeSlash, &v.sawSlash)
-		segs = splitPath(p)
+		rest = cleanPath(ensureSlash(after), decodeSlash, &v.sawSlash)
 	}
-	v.path = trimTrailingSlash("/" + strings.Join(segs, "/"))
+	v.path = trimTrailingSlash(ensureSlash(rest))
 	return v
 }
 
@@ -177,9 +177,10 @@ func (v view) route(method string) Route {
 	case v.gateway:
 		r.Class = ClassGateway
 	default:
-		r.Class = matchClass(method, splitPath(r.Path))
+		var buf [maxSegments + 1]string
+		r.Class = matchClass(method, splitPath(buf[:0], r.Path))
 		if r.Class == ClassLoginLegacy {
-			r.UserID = splitPath(v.path)[1]
+			r.UserID = splitPath(buf[:0], v.path)[1]
 		}
 	}
 	return r
@@ -196,27 +197,43 @@ func baseSegments(baseURL string) []string {
 	return segs
 }
 
-// cutBase removes the base segments from the front of segs, whole segments
-// only (/jellyfinx is not under /jellyfin).
-func cutBase(segs, base []string) ([]string, bool) {
-	if len(segs) < len(base) {
-		return segs, false
-	}
-	for i, b := range base {
-		if !foldEqual(segs[i], b) {
-			return segs, false
+// cutBase removes the base segments from the front of p, whole segments
+// only (/jellyfinx is not under /jellyfin), and returns the rest ("" or a
+// path starting with "/").
+func cutBase(p string, base []string) (string, bool) {
+	for _, b := range base {
+		first, rest := nextSegment(p)
+		if !strings.HasPrefix(p, "/") || !foldEqual(first, b) {
+			return p, false
 		}
+		p = rest
 	}
-	return segs[len(base):], true
+	return p, true
 }
 
-// splitPath splits a path that starts with "/" into its segments; the root
-// has none, and a trailing slash gives a last empty segment.
-func splitPath(p string) []string {
-	if p == "/" || p == "" {
-		return nil
+// nextSegment splits "/first/rest..." into "first" and "/rest...".
+func nextSegment(p string) (first, rest string) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
 	}
-	return strings.Split(p[1:], "/")
+	return p, ""
+}
+
+// maxSegments is the length of Jellyfin's longest anonymous route; longer
+// paths are plain API paths.
+const maxSegments = 11
+
+// splitPath appends the segments of a normalised path to buf; the root has
+// none. Past maxSegments it stops, leaving one segment more than any route
+// has.
+func splitPath(buf []string, p string) []string {
+	for p != "" && p != "/" && len(buf) <= maxSegments {
+		var first string
+		first, p = nextSegment(p)
+		buf = append(buf, first)
+	}
+	return buf
 }
 
 func ensureSlash(p string) string {

@@ -130,21 +130,22 @@ func foldPath(p string) string {
 	if !needsFold(p) {
 		return p
 	}
-	b := make([]byte, 0, len(p))
+	var sb strings.Builder
+	sb.Grow(len(p))
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c < 0x80 {
-			b = append(b, asciiLower(c))
+			sb.WriteByte(asciiLower(c))
 			continue
 		}
 		if r, n := foldedLetter(p[i:]); n > 0 {
-			b = append(b, r)
+			sb.WriteByte(r)
 			i += n - 1
 			continue
 		}
-		b = append(b, c)
+		sb.WriteByte(c)
 	}
-	return string(b)
+	return sb.String()
 }
 
 // needsFold reports whether foldPath would change anything.

@@ -15,10 +15,17 @@ func matchClass(method string, segs []string) Class {
 	if len(segs) == 0 {
 		return ClassAnonymous
 	}
-	for _, m := range []func([]string) Class{matchUsers, matchSessionAndKeys, matchWeb, matchAnonymous} {
-		if c := m(segs); c != ClassAPI {
-			return c
-		}
+	if c := matchUsers(segs); c != ClassAPI {
+		return c
+	}
+	if c := matchSessionAndKeys(segs); c != ClassAPI {
+		return c
+	}
+	if c := matchWeb(segs); c != ClassAPI {
+		return c
+	}
+	if c := matchAnonymous(segs); c != ClassAPI {
+		return c
 	}
 	if isRead(method) && isMedia(segs) {
 		return ClassMedia

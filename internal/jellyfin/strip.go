@@ -53,21 +53,15 @@ func stripAuthHeader(h http.Header, f headerField, canonical, selected, keep str
 	}
 }
 
-// stripTokenHeader keeps a chosen token header and drops another one that
-// holds a token other than keep.
+// stripTokenHeader keeps a chosen token header, and another one only when
+// Jellyfin would read exactly the chosen token from it.
 func stripTokenHeader(h http.Header, f headerField, canonical string, chosen bool, keep string) {
-	if !f.present() {
-		return
-	}
-	if chosen {
+	switch {
+	case !f.present():
+	case chosen:
 		mergeKeys(h, f, canonical)
-		return
-	}
-	for _, v := range f.values {
-		if !isBlank(v) && v != keep {
-			deleteKeys(h, f)
-			return
-		}
+	case keep == "" || len(f.values) != 1 || f.values[0] != keep:
+		deleteKeys(h, f)
 	}
 }
 
@@ -92,7 +86,8 @@ func deleteKeys(h http.Header, f headerField) {
 // stripQuery drops the query pairs that carry a token other than the chosen
 // one; it returns rawQuery itself when there is none.
 func stripQuery(rawQuery string, dec decision, keep string) string {
-	if !queryNeedsStrip(rawQuery, dec, keep) {
+	qs := queryStripper{raw: rawQuery, dec: dec, keep: keep}
+	if !qs.needed() {
 		return rawQuery
 	}
 	var sb strings.Builder
@@ -102,7 +97,7 @@ func stripQuery(rawQuery string, dec decision, keep string) string {
 		if !ok {
 			return sb.String()
 		}
-		if dropPair(p, dec, keep) {
+		if qs.drop(p) {
 			continue
 		}
 		if sb.Len() > 0 {
@@ -112,39 +107,75 @@ func stripQuery(rawQuery string, dec decision, keep string) string {
 	}
 }
 
-// queryNeedsStrip reports whether any pair must go.
-func queryNeedsStrip(rawQuery string, dec decision, keep string) bool {
+// queryStripper decides which pairs of one query go.
+type queryStripper struct {
+	raw    string
+	dec    decision
+	keep   string
+	joined [2]string // the joined value of the ApiKey and api_key keys, once computed
+	have   [2]bool
+}
+
+// needed reports whether any pair must go.
+func (qs *queryStripper) needed() bool {
 	for pos := 0; ; {
-		p, ok := nextPair(rawQuery, &pos)
+		p, ok := nextPair(qs.raw, &pos)
 		if !ok {
 			return false
 		}
-		if dropPair(p, dec, keep) {
+		if qs.drop(p) {
 			return true
 		}
 	}
 }
 
-// dropPair decides one query pair: it goes when it carries a token that is
-// neither the chosen source nor equal to the chosen token.
-func dropPair(p queryPair, dec decision, keep string) bool {
+// drop decides one pair. A token key stays when it belongs to the chosen
+// source or when Jellyfin would read exactly the chosen token from it; a
+// percent-encoded key stays when it holds no token but the chosen one.
+func (qs *queryStripper) drop(p queryPair) bool {
 	key := p.key()
 	if src := querySource(key, matchLoose); src != SourceNone {
-		if src == dec.source && !dec.encoded && querySource(key, matchASCII) == src {
+		strict := querySource(key, matchASCII) == src
+		switch {
+		case strict && src == qs.dec.source && !qs.dec.encoded:
 			return false
-		}
-		if v := p.value(); !isBlank(v) && v != keep {
+		case qs.keep == "":
 			return true
+		case strict:
+			return qs.groupValue(src) != qs.keep
 		}
+		return p.value() != qs.keep
 	}
-	if dec.encoded || !strings.Contains(key, "=") {
+	if qs.dec.encoded || !strings.Contains(key, "=") {
 		return false
 	}
-	for part := range strings.SplitSeq(key, "&") {
+	return !innerHoldsOnly(key, qs.keep)
+}
+
+// groupValue is what Jellyfin reads from the ApiKey or api_key key.
+func (qs *queryStripper) groupValue(src Source) string {
+	i, name := 0, keyAPIKey
+	if src == SourceQueryLegacyAPIKey {
+		i, name = 1, keyLegacyAPIKey
+	}
+	if !qs.have[i] {
+		qs.joined[i], qs.have[i] = joinValues(queryValues(qs.raw, name, matchASCII)), true
+	}
+	return qs.joined[i]
+}
+
+// innerHoldsOnly reports whether a decoded key holding `=` carries no token,
+// or exactly one, equal to keep.
+func innerHoldsOnly(inner, keep string) bool {
+	n := 0
+	for part := range strings.SplitSeq(inner, "&") {
 		k, v, ok := strings.Cut(part, "=")
-		if ok && querySource(k, matchLoose) != SourceNone && !isBlank(v) && v != keep {
-			return true
+		if !ok || querySource(k, matchLoose) == SourceNone {
+			continue
+		}
+		if n++; n > 1 || keep == "" || v != keep {
+			return false
 		}
 	}
-	return false
+	return true
 }

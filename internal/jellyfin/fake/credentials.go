@@ -167,13 +167,14 @@ func replaceInvalidUTF8(b []byte) string {
 // query is an ASP.NET IQueryCollection: keys compare case-insensitively and
 // repeated keys keep every value.
 type query struct {
-	vals map[string][]string
+	vals  map[string][]string // by upper-cased name
+	names map[string]string   // the name as first written
 }
 
 // parseQuery is QueryHelpers.ParseNullableQuery: split on '&', then on the
 // first '='; names and values are unescaped with '+' as space.
 func parseQuery(raw string) query {
-	q := query{vals: map[string][]string{}}
+	q := query{vals: map[string][]string{}, names: map[string]string{}}
 	raw = strings.TrimPrefix(raw, "?")
 	for _, pair := range strings.Split(raw, "&") {
 		if pair == "" {
@@ -186,6 +187,9 @@ func parseQuery(raw string) query {
 			continue
 		}
 		k := strings.Map(ordinalUpper, name)
+		if _, seen := q.names[k]; !seen {
+			q.names[k] = name
+		}
 		q.vals[k] = append(q.vals[k], value)
 	}
 	return q

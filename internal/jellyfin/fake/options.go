@@ -76,18 +76,18 @@ type NetworkConfig struct {
 // defaultNetworkConfig returns Jellyfin's NetworkConfiguration defaults.
 func defaultNetworkConfig() NetworkConfig {
 	return NetworkConfig{
-		InternalHTTPPort:        8096,
-		InternalHTTPSPort:       8920,
-		PublicHTTPPort:          8096,
-		PublicHTTPSPort:         8920,
-		AutoDiscovery:           true,
-		EnableIPv4:              true,
-		EnableRemoteAccess:      true,
-		LocalNetworkSubnets:     []string{},
-		LocalNetworkAddresses:   []string{},
-		KnownProxies:            []string{},
-		IgnoreVirtualInterfaces: true,
-		VirtualInterfaceNames:   []string{"veth"},
+		InternalHTTPPort:           8096,
+		InternalHTTPSPort:          8920,
+		PublicHTTPPort:             8096,
+		PublicHTTPSPort:            8920,
+		AutoDiscovery:              true,
+		EnableIPv4:                 true,
+		EnableRemoteAccess:         true,
+		LocalNetworkSubnets:        []string{},
+		LocalNetworkAddresses:      []string{},
+		KnownProxies:               []string{},
+		IgnoreVirtualInterfaces:    true,
+		VirtualInterfaceNames:      []string{"veth"},
 		PublishedServerURIBySubnet: []string{},
 		RemoteIPFilter:             []string{},
 	}
@@ -96,22 +96,22 @@ func defaultNetworkConfig() NetworkConfig {
 // ServerConfig mirrors the security-relevant part of Jellyfin's
 // ServerConfiguration (§7), with Jellyfin's JSON names.
 type ServerConfig struct {
-	ServerName                string   `json:"ServerName"`
-	UICulture                 string   `json:"UICulture"`
-	IsStartupWizardCompleted  bool     `json:"IsStartupWizardCompleted"`
-	QuickConnectAvailable     bool     `json:"QuickConnectAvailable"`
-	EnableLegacyAuthorization bool     `json:"EnableLegacyAuthorization"`
-	CorsHosts                 []string `json:"CorsHosts"`
-	EnableMetrics             bool     `json:"EnableMetrics"`
-	InactiveSessionThreshold  int      `json:"InactiveSessionThreshold"`
-	EnableSlowResponseWarning bool     `json:"EnableSlowResponseWarning"`
-	SlowResponseThresholdMs   int64    `json:"SlowResponseThresholdMs"`
-	LogFileRetentionDays      int      `json:"LogFileRetentionDays"`
-	ActivityLogRetentionDays  int      `json:"ActivityLogRetentionDays"`
-	PreferredMetadataLanguage string   `json:"PreferredMetadataLanguage"`
-	MetadataCountryCode       string   `json:"MetadataCountryCode"`
-	LibraryMonitorDelay       int      `json:"LibraryMonitorDelay"`
-	EnableCaseSensitiveItemIDs bool    `json:"EnableCaseSensitiveItemIds"`
+	ServerName                 string   `json:"ServerName"`
+	UICulture                  string   `json:"UICulture"`
+	IsStartupWizardCompleted   bool     `json:"IsStartupWizardCompleted"`
+	QuickConnectAvailable      bool     `json:"QuickConnectAvailable"`
+	EnableLegacyAuthorization  bool     `json:"EnableLegacyAuthorization"`
+	CorsHosts                  []string `json:"CorsHosts"`
+	EnableMetrics              bool     `json:"EnableMetrics"`
+	InactiveSessionThreshold   int      `json:"InactiveSessionThreshold"`
+	EnableSlowResponseWarning  bool     `json:"EnableSlowResponseWarning"`
+	SlowResponseThresholdMs    int64    `json:"SlowResponseThresholdMs"`
+	LogFileRetentionDays       int      `json:"LogFileRetentionDays"`
+	ActivityLogRetentionDays   int      `json:"ActivityLogRetentionDays"`
+	PreferredMetadataLanguage  string   `json:"PreferredMetadataLanguage"`
+	MetadataCountryCode        string   `json:"MetadataCountryCode"`
+	LibraryMonitorDelay        int      `json:"LibraryMonitorDelay"`
+	EnableCaseSensitiveItemIDs bool     `json:"EnableCaseSensitiveItemIds"`
 }
 
 // defaultServerConfig returns the configuration of a 10.11 server whose

@@ -366,6 +366,19 @@ func updatePassword(s *Server, c *call) (*reply, error) {
 	if bad != nil {
 		return bad, nil
 	}
+	return s.passwordUpdate(c, id)
+}
+
+// updatePasswordLegacy is POST /Users/{userId}/Password.
+func updatePasswordLegacy(s *Server, c *call) (*reply, error) {
+	id, bad := c.guidParam("userId")
+	if bad != nil {
+		return bad, nil
+	}
+	return s.passwordUpdate(c, id)
+}
+
+func (s *Server) passwordUpdate(c *call, id string) (*reply, error) {
 	var body passwordBody
 	if bad := c.bindJSON(&body); bad != nil {
 		return bad, nil
@@ -393,11 +406,11 @@ func (s *Server) changePassword(c *call, u *user, requested string, body passwor
 		return noContent(), nil
 	}
 	if !c.auth.admin() || requested != "" && requested == c.auth.userID() {
-		ok, err := s.verifyUser(u.name, deref(body.CurrentPw), c.ip(), false)
+		verified, err := s.verifyUser(u.name, deref(body.CurrentPw), c.peer.ip, false)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if verified == nil {
 			return c.jsonReply(403, "Invalid user or password entered."), nil
 		}
 	}
