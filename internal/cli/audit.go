@@ -63,12 +63,12 @@ log shipper.`,
 	return c
 }
 
-func (a *app) auditTail(ctx context.Context, o auditTailOptions) error {
+func (a *app) auditTail(ctx context.Context, o auditTailOptions) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	events, err := e.audit.Tail(ctx, o.n)
 	if err != nil {
 		return fmt.Errorf("reading the audit log: %w", err)
@@ -168,12 +168,12 @@ that does not check out and exits 1.`,
 	}
 }
 
-func (a *app) auditVerify(ctx context.Context) error {
+func (a *app) auditVerify(ctx context.Context) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	n, err := e.audit.Verify(ctx)
 	if err != nil {
 		return fmt.Errorf("audit log verification failed: %w", err)

@@ -44,9 +44,12 @@ when nothing must be fixed, 1 otherwise, so it can gate a deployment.`,
 }
 
 func (a *app) check(ctx context.Context) error {
-	r := &report{w: a.stdout, color: useColor(a.stdout, a.getenv)}
+	r := newReport(a.stdout, useColor(a.stdout, a.getenv))
 	if cfg := a.checkConfig(r); cfg != nil {
 		checkJellyfin(ctx, r, cfg)
+	}
+	if r.out.err != nil {
+		return fmt.Errorf("writing the report: %w", r.out.err)
 	}
 	if r.failed {
 		return exitCode(exitError)
@@ -173,7 +176,7 @@ func outboundAddr(ctx context.Context, u *url.URL) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("connecting to %s: %w", u.Host, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // only its local address was wanted
 	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("reading the local address: %w", err)

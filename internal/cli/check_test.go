@@ -101,7 +101,9 @@ func TestCheckUnreachableAndInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	r := runCLI(t, "check", "--upstream", "http://"+addr)
 	if r.code != exitError || !strings.Contains(r.stdout, "✘ cannot reach Jellyfin at http://"+addr) {
 		t.Errorf("unreachable: exit %d\n%s", r.code, r.stdout)
@@ -132,7 +134,7 @@ func TestCheckBaseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
-		r := &report{w: &out}
+		r := newReport(&out, false)
 		checkBaseURL(r, tt.jellyfin, tt.configured)
 		if r.failed != tt.fails {
 			t.Errorf("BaseUrl %q vs base_url %q: failed=%v\n%s", tt.jellyfin, tt.configured, r.failed, out.String())
@@ -169,7 +171,7 @@ func TestCheckVersion(t *testing.T) {
 		"10.11.11": false, "10.10.7": false, "10.9.11": true, "12.0.0": true, "11.2.0": false, "banana": true,
 	} {
 		var out bytes.Buffer
-		checkVersion(&report{w: &out}, v)
+		checkVersion(newReport(&out, false), v)
 		if got := out.Len() > 0; got != untested {
 			t.Errorf("%s: warned=%v, want %v (%q)", v, got, untested, out.String())
 		}
@@ -181,7 +183,7 @@ func TestColorOnlyOnTerminal(t *testing.T) {
 		t.Error("colour on a buffer")
 	}
 	var out bytes.Buffer
-	r := &report{w: &out, color: true}
+	r := newReport(&out, true)
 	r.fail("x")
 	if !strings.Contains(out.String(), red+"✘"+reset) {
 		t.Errorf("coloured marker missing: %q", out.String())

@@ -55,13 +55,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if errors.As(err, &code) {
 		return int(code) // the command already said why
 	}
-	fmt.Fprintf(stderr, "jellyguard: %v\n", err)
+	say(stderr, "jellyguard: %v\n", err)
 	var usage *usageError
 	if errors.As(err, &usage) {
 		if cmd == nil {
 			cmd = root
 		}
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		say(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
 	return exitError

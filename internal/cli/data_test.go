@@ -31,7 +31,11 @@ func seedToken(t *testing.T, dir, token string, is tokens.Issued) tokens.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	table, err := tokens.New(ctx, tokens.Options{Store: st, Keys: keys, Audit: audit.New(st, keys, log), Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -76,7 +77,7 @@ on stdout; logs go to stderr. Stop it with Ctrl-C.`,
 }
 
 // demo runs the emulator and the gateway until ctx ends.
-func (a *app) demo(ctx context.Context, o demoOptions) error {
+func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 	base, err := a.config()
 	if err != nil {
 		return err
@@ -85,18 +86,19 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	jfLog, err := os.OpenFile(filepath.Join(dir, demoJellyfinLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	defer closeInto(&err, cleanup)
+	logPath := filepath.Join(dir, demoJellyfinLog)
+	jfLog, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) //nolint:gosec // G304: a file in the demo's own data directory
 	if err != nil {
 		return fmt.Errorf("opening the emulator log: %w", err)
 	}
-	defer jfLog.Close()
+	defer closeInto(&err, jfLog)
 	return a.runDemo(ctx, o, base, dir, jfLog)
 }
 
 // demoDataDir returns the data directory and what to do when the demo
 // ends: a given directory is kept, a temporary one is removed.
-func demoDataDir(o demoOptions) (dir string, cleanup func(), err error) {
+func demoDataDir(o demoOptions) (dir string, cleanup io.Closer, err error) {
 	if o.dataGiven {
 		if err := os.MkdirAll(o.data, 0o700); err != nil {
 			return "", nil, fmt.Errorf("creating data directory: %w", err)
@@ -105,13 +107,18 @@ func demoDataDir(o demoOptions) (dir string, cleanup func(), err error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("data directory: %w", err)
 		}
-		return abs, func() {}, nil
+		return abs, closerFunc(func() error { return nil }), nil
 	}
 	dir, err = os.MkdirTemp("", "jellyguard-demo-*")
 	if err != nil {
 		return "", nil, fmt.Errorf("creating a temporary data directory: %w", err)
 	}
-	return dir, func() { os.RemoveAll(dir) }, nil
+	return dir, closerFunc(func() error {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing the demo data directory: %w", err)
+		}
+		return nil
+	}), nil
 }
 
 // runDemo starts both servers, prints how to use them, and waits.
@@ -132,6 +139,8 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 	if err != nil {
 		return err
 	}
+	// The gateway's Serve closes gwLn; this covers the ways out before it.
+	defer func() { _ = gwLn.Close() }()
 	d := demoInfo{
 		Gateway: displayURL(gwLn.Addr()), Jellyfin: displayURL(jfLn.Addr()), Data: dir,
 		Config: filepath.Join(dir, demoConfigFile), temporary: !o.dataGiven,
@@ -141,7 +150,6 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 	}
 	cfg, err := writeDemoConfig(base, d, apiKey, gwLn.Addr().String())
 	if err != nil {
-		gwLn.Close()
 		return err
 	}
 	return a.serveDemo(ctx, cfg, gwLn, d, o.json)
@@ -149,16 +157,14 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 
 // serveDemo opens the data directory, starts the gateway, prints the
 // banner (or the JSON line) once it is ready, and serves until ctx ends.
-func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener, d demoInfo, asJSON bool) error {
+func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener, d demoInfo, asJSON bool) (err error) {
 	e, err := a.openEnv(ctx, cfg, false)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	gw, err := startGateway(ctx, e)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if asJSON {
@@ -167,7 +173,6 @@ func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener
 		err = d.banner(a.stdout)
 	}
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	return serveGateway(ctx, e, gw, ln)
@@ -263,23 +268,26 @@ func (d demoInfo) banner(w io.Writer) error {
 	if d.temporary {
 		data += "   (deleted on exit; use --data to keep it)"
 	}
-	fmt.Fprintf(w, "jellyguard demo is running — Jellyfin emulator behind the gateway.\n\n")
-	fmt.Fprintf(w, "  Open      %s/web/\n", d.Gateway)
-	fmt.Fprintf(w, "  Jellyfin  %s   (the emulator itself, unprotected; for comparison)\n", d.Jellyfin)
-	fmt.Fprintf(w, "  Data      %s\n", data)
-	fmt.Fprintf(w, "  Config    %s   (for jellyguard token list --config …)\n\n", d.Config)
-	fmt.Fprintf(w, "  Sign in as:\n")
+	out := &errWriter{w: w}
+	out.printf("jellyguard demo is running — Jellyfin emulator behind the gateway.\n\n")
+	out.printf("  Open      %s/web/\n", d.Gateway)
+	out.printf("  Jellyfin  %s   (the emulator itself, unprotected; for comparison)\n", d.Jellyfin)
+	out.printf("  Data      %s\n", data)
+	out.printf("  Config    %s   (for jellyguard token list --config …)\n\n", d.Config)
+	out.printf("  Sign in as:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	users := &errWriter{w: tw}
 	for _, u := range d.Users {
 		role := ""
 		if u.Admin {
 			role = "(administrator)"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\tpassword: %s\n", u.Name, role, u.Password)
+		users.printf("    %s\t%s\tpassword: %s\n", u.Name, role, u.Password)
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("writing the banner: %w", err)
+	out.err = errors.Join(out.err, users.err, tw.Flush())
+	out.printf("\n  Try:  curl %s/System/Info/Public\nPress Ctrl-C to stop.\n", d.Gateway)
+	if out.err != nil {
+		return fmt.Errorf("writing the banner: %w", out.err)
 	}
-	_, err := fmt.Fprintf(w, "\n  Try:  curl %s/System/Info/Public\nPress Ctrl-C to stop.\n", d.Gateway)
-	return err
+	return nil
 }

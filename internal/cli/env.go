@@ -51,7 +51,7 @@ func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet bool) (_ *e
 	e := &env{cfg: cfg}
 	defer func() {
 		if err != nil {
-			e.Close()
+			err = errors.Join(err, e.Close())
 		}
 	}()
 	if err := e.openLog(a.stderr, quiet); err != nil {
@@ -118,7 +118,8 @@ func newLogger(lc config.LogConfig, stderr io.Writer, quiet bool) (_ *slog.Logge
 	}
 	w := stderr
 	if lc.File != "" {
-		f, err := os.OpenFile(lc.File, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		// 0640: fail2ban and CrowdSec read the log through the service's group.
+		f, err := os.OpenFile(lc.File, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640) //nolint:gosec // G302, G304: the operator names the log file; group read is intended
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("opening log file: %w", err)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,37 @@ import (
 // none marks an empty cell, so a blank never reads as a misaligned column.
 const none = "—"
 
+// errWriter remembers the first write error, so that a block of output
+// (a banner, a report) can be written line by line and checked once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, a ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, a...)
+	}
+}
+
+// say writes a message to stderr. If stderr itself fails there is no one
+// left to tell, so the error is dropped on purpose.
+func say(w io.Writer, format string, a ...any) {
+	_, _ = fmt.Fprintf(w, format, a...)
+}
+
+// closeInto closes c and adds its error to *err, so that a failed close (the
+// database writing back its journal, a log file on a full disk) is reported
+// instead of lost. Use it deferred, with a named error result.
+func closeInto(err *error, c io.Closer) {
+	*err = errors.Join(*err, c.Close())
+}
+
+// closerFunc makes a function an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
 // writeJSON prints v as one line of JSON, the form --json promises scripts.
 func writeJSON(w io.Writer, v any) error {
 	if err := json.NewEncoder(w).Encode(v); err != nil {
@@ -21,11 +53,16 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
-// table writes aligned columns. Flush must be called at the end.
-type table struct{ tw *tabwriter.Writer }
+// table writes aligned columns. Flush must be called at the end; it
+// reports the first error.
+type table struct {
+	tw  *tabwriter.Writer
+	out errWriter
+}
 
 func newTable(w io.Writer, header ...string) *table {
 	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	t.out.w = t.tw
 	t.row(header...)
 	return t
 }
@@ -37,11 +74,11 @@ func (t *table) row(cells ...string) {
 	for i, c := range cells {
 		clean[i] = cell(c)
 	}
-	fmt.Fprintln(t.tw, strings.Join(clean, "\t"))
+	t.out.printf("%s\n", strings.Join(clean, "\t"))
 }
 
 func (t *table) Flush() error {
-	if err := t.tw.Flush(); err != nil {
+	if err := errors.Join(t.out.err, t.tw.Flush()); err != nil {
 		return fmt.Errorf("writing table: %w", err)
 	}
 	return nil
@@ -92,9 +129,13 @@ func yesNo(b bool) string {
 // fine, ✘ for a problem that must be fixed, ! for something to know.
 // Colour is used only on a terminal, so redirected output stays plain.
 type report struct {
-	w      io.Writer
+	out    errWriter
 	color  bool
 	failed bool
+}
+
+func newReport(w io.Writer, color bool) *report {
+	return &report{out: errWriter{w: w}, color: color}
 }
 
 const (
@@ -116,14 +157,14 @@ func (r *report) fail(format string, a ...any) {
 
 // detail continues the previous line with an explanation or a fix.
 func (r *report) detail(format string, a ...any) {
-	fmt.Fprintf(r.w, "    %s\n", fmt.Sprintf(format, a...))
+	r.out.printf("    %s\n", fmt.Sprintf(format, a...))
 }
 
 func (r *report) line(color, mark, format string, a ...any) {
 	if r.color {
 		mark = color + mark + reset
 	}
-	fmt.Fprintf(r.w, "%s %s\n", mark, fmt.Sprintf(format, a...))
+	r.out.printf("%s %s\n", mark, fmt.Sprintf(format, a...))
 }
 
 // useColor reports whether w is a terminal and the user has not asked for

@@ -131,7 +131,7 @@ func (a *app) config() (*config.Config, error) {
 	if !a.warned {
 		a.warned = true
 		for _, w := range cfg.Warnings {
-			fmt.Fprintf(a.stderr, "jellyguard: warning: %s\n", w)
+			say(a.stderr, "jellyguard: warning: %s\n", w)
 		}
 	}
 	return cfg, nil

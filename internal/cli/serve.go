@@ -36,7 +36,7 @@ tells you whether both are right.`,
 	}
 }
 
-func (a *app) serve(ctx context.Context) error {
+func (a *app) serve(ctx context.Context) (err error) {
 	cfg, err := a.config()
 	if err != nil {
 		return err
@@ -48,12 +48,16 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
+	gw, err := startGateway(ctx, e)
+	if err != nil {
+		return err
+	}
 	ln, err := listen(ctx, cfg.Listen)
 	if err != nil {
 		return err
 	}
-	return runGateway(ctx, e, ln)
+	return serveGateway(ctx, e, gw, ln)
 }
 
 // listen opens the TCP listener for addr.
@@ -64,17 +68,6 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// runGateway serves the gateway described by e.cfg on ln until ctx ends and
-// the gateway has shut down gracefully. It owns ln.
-func runGateway(ctx context.Context, e *env, ln net.Listener) error {
-	gw, err := startGateway(ctx, e)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	return serveGateway(ctx, e, gw, ln)
 }
 
 // startGateway builds the gateway over the opened data directory; it loads

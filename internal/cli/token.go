@@ -62,12 +62,12 @@ request and confirmed by Jellyfin).`,
 	return c
 }
 
-func (a *app) tokenList(ctx context.Context, o tokenListOptions) error {
+func (a *app) tokenList(ctx context.Context, o tokenListOptions) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	list, err := e.store.Tokens(ctx, store.TokenFilter{IncludeRevoked: o.all})
 	if err != nil {
 		return err

@@ -46,21 +46,22 @@ works while the gateway runs: it picks the change up by itself.`,
 	return c
 }
 
-func (a *app) tokenRevoke(ctx context.Context, hashes []string, user string) error {
+func (a *app) tokenRevoke(ctx context.Context, hashes []string, user string) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	all, err := e.store.Tokens(ctx, store.TokenFilter{IncludeRevoked: true})
 	if err != nil {
 		return err
 	}
 	targets, err := revokeTargets(all, hashes, user)
-	if err != nil || len(targets) == 0 {
-		if err == nil {
-			_, err = fmt.Fprintf(a.stdout, "User %q has no active tokens; nothing to revoke.\n", user)
-		}
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		_, err := fmt.Fprintf(a.stdout, "User %q has no active tokens; nothing to revoke.\n", user)
 		return err
 	}
 	table, err := e.tokenTable(ctx)

@@ -29,7 +29,7 @@ func signIn(t *testing.T, baseURL, user, password string) (token, userID string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var res struct {
 		AccessToken string
 		User        struct {

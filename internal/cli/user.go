@@ -52,12 +52,12 @@ type userRow struct {
 	LastSeen     time.Time
 }
 
-func (a *app) userList(ctx context.Context, asJSON bool) error {
+func (a *app) userList(ctx context.Context, asJSON bool) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer closeInto(&err, e)
 	summaries, err := e.store.Users(ctx)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (a *app) mergeJellyfinUsers(ctx context.Context, cfg *config.Config, rows [
 	}
 	users, err := jf.Users(ctx)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "jellyguard: warning: cannot list Jellyfin's users (%v); showing the users the gateway knows\n", err)
+		say(a.stderr, "jellyguard: warning: cannot list Jellyfin's users (%v); showing the users the gateway knows\n", err)
 		return rows
 	}
 	byID := make(map[string]int, len(rows))

@@ -124,6 +124,9 @@ func TestParseRequestRepeats(t *testing.T) {
 		{"non-canonical header keys merge", hdr("X-Emby-Token", "a", "x-emby-token", "b"), "", "a,b", SourceEmbyToken},
 		{"non-canonical authorization", hdr("authorization", `MediaBrowser Token="t1"`), "", "t1", SourceAuthorization},
 		{"merged keys in byte order", hdr("x-emby-token", "b", "X-EMBY-TOKEN", "a"), "", "a,b", SourceEmbyToken},
+		{"values trimmed like Kestrel", hdr("Authorization", " \tMediaBrowser Token=\"t1\" "), "", "t1", SourceAuthorization},
+		{"token header trimmed", hdr("X-Emby-Token", " t3\t"), "", "t3", SourceEmbyToken},
+		{"blank after trimming is empty", hdr("Authorization", "  ", "X-Emby-Authorization", `MediaBrowser Token="t2"`), "", "t2", SourceEmbyAuthorization},
 		{"empty first authorization still selects it", hdr("Authorization", "", "Authorization", `MediaBrowser Token="t1"`, "X-Emby-Authorization", `MediaBrowser Token="t2"`), "", "", SourceNone},
 	}
 	for _, tt := range tests {
@@ -249,6 +252,7 @@ func TestCarriers(t *testing.T) {
 		{"encoded pair among others", hdr(), "x=1&ApiKey%3Da%26ApiKey%3Db", []string{"ApiKey=a", "ApiKey=b"}},
 		{"encoded joined", hdr(), "ApiKey%3Da%26ApiKey%3Db", []string{"ApiKey=a", "ApiKey=b", "ApiKey=a,b"}},
 		{"non-canonical keys", hdr("x-emby-token", "a"), "", []string{"X-Emby-Token=a"}},
+		{"trimmed values", hdr("Authorization", `MediaBrowser Token=x `, "X-Emby-Token", " y "), "", []string{"Authorization=x", "X-Emby-Token=y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

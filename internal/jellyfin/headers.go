@@ -89,22 +89,41 @@ func (f *headerField) add(k string) {
 	f.more = append(f.more, k)
 }
 
-// collect gathers the values of f's keys.
+// collect gathers the values of f's keys, trimmed as Kestrel trims them.
 func (f *headerField) collect(h http.Header) {
 	if f.key == "" {
 		return
 	}
 	if f.more == nil {
-		f.values = h[f.key]
+		f.values = trimValues(h[f.key])
 		return
 	}
 	keys := f.keys()
 	slices.Sort(keys)
 	f.key, f.more = keys[0], keys[1:]
 	for _, k := range keys {
-		f.values = append(f.values, h[k]...)
+		f.values = append(f.values, trimValues(h[k])...)
 	}
 }
+
+// trimValues returns vals without leading and trailing spaces and tabs, the
+// optional white space that Kestrel strips from every header value before
+// Jellyfin reads it. net/http strips it too on requests it parses, so the
+// copy is only made for hand-built headers.
+func trimValues(vals []string) []string {
+	for i, v := range vals {
+		if trimOWS(v) != v {
+			out := slices.Clone(vals)
+			for j := i; j < len(out); j++ {
+				out[j] = trimOWS(out[j])
+			}
+			return out
+		}
+	}
+	return vals
+}
+
+func trimOWS(v string) string { return strings.Trim(v, " \t") }
 
 // authFields are the fields Jellyfin looks up in an authorization header.
 type authFields struct {

@@ -158,7 +158,8 @@ func (e *Env) Login(rawPath, user, password, deviceID string) (int, string, *htt
 // MustLogin signs user in through the gateway's canonical login path.
 func (e *Env) MustLogin(user, deviceID string) string {
 	e.t.Helper()
-	status, token, _ := e.Login("/Users/AuthenticateByName", user, e.Passwords[user], deviceID)
+	status, token, resp := e.Login("/Users/AuthenticateByName", user, e.Passwords[user], deviceID)
+	_ = resp.Body.Close()
 	if status != 200 || token == "" {
 		e.t.Fatalf("login %s: status %d", user, status)
 	}

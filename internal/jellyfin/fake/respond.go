@@ -231,9 +231,6 @@ func newReply(status int, ctype string, body []byte) *reply {
 // noContent is NoContentResult.
 func noContent() *reply { return newReply(http.StatusNoContent, "", nil) }
 
-// emptyStatus is a status with no body (401/403 from the auth pipeline).
-func emptyStatus(status int) *reply { return newReply(status, "", nil) }
-
 // jsonReply serializes v with the casing the request asked for (§1).
 func (c *call) jsonReply(status int, v any) *reply {
 	b, err := json.Marshal(v)

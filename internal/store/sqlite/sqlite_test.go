@@ -457,10 +457,10 @@ func TestUsers(t *testing.T) {
 func testChain(prev []byte, ev store.AuditEvent) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	binary.Write(h, binary.BigEndian, ev.Seq)
-	binary.Write(h, binary.BigEndian, ev.Time.UnixNano())
+	_ = binary.Write(h, binary.BigEndian, ev.Seq)
+	_ = binary.Write(h, binary.BigEndian, ev.Time.UnixNano())
 	for _, s := range []string{ev.Kind, ev.UserID, ev.UserName, ev.IP, ev.Detail} {
-		binary.Write(h, binary.BigEndian, int64(len(s)))
+		_ = binary.Write(h, binary.BigEndian, int64(len(s)))
 		h.Write([]byte(s))
 	}
 	return h.Sum(nil)

@@ -1,0 +1,338 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/tokens"
+)
+
+// resolver is a scripted Jellyfin: owners maps token → owner, apiKeys lists
+// keys; everything else is invalid.
+type resolver struct {
+	mu        sync.Mutex
+	owners    map[string]jellyfin.Owner
+	apiKeys   []string
+	down      bool
+	gate      chan struct{} // when set, UserForToken waits on it
+	asked     atomic.Int32
+	loggedOut []string
+}
+
+func (r *resolver) UserForToken(_ context.Context, token, _ string) (jellyfin.Owner, error) {
+	r.asked.Add(1)
+	if r.gate != nil {
+		<-r.gate
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return jellyfin.Owner{}, errors.New("connection refused")
+	}
+	if o, ok := r.owners[token]; ok {
+		return o, nil
+	}
+	for _, k := range r.apiKeys {
+		if k == token {
+			return jellyfin.Owner{}, jellyfin.ErrNoUser
+		}
+	}
+	return jellyfin.Owner{}, jellyfin.ErrInvalidToken
+}
+
+func (r *resolver) APIKeys(context.Context) ([]jellyfin.APIKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []jellyfin.APIKey
+	for _, k := range r.apiKeys {
+		out = append(out, jellyfin.APIKey{AccessToken: k, AppName: "app"})
+	}
+	return out, nil
+}
+
+func (r *resolver) Logout(_ context.Context, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loggedOut = append(r.loggedOut, token)
+	return nil
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+type fixture struct {
+	store *sqlite.Store
+	keys  *secret.Keys
+	audit *audit.Log
+	res   *resolver
+	clock *clock
+	dir   string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	keys, err := secret.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "jellyguard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return &fixture{store: st, keys: keys, audit: audit.New(st, keys, nil), dir: dir,
+		res:   &resolver{owners: map[string]jellyfin.Owner{}},
+		clock: &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}}
+}
+
+func (f *fixture) table(t *testing.T, mod func(*tokens.Options)) *tokens.Table {
+	t.Helper()
+	o := tokens.Options{Store: f.store, Keys: f.keys, Audit: f.audit, Resolver: f.res, OwnKey: "own-key",
+		CacheTTL: time.Minute, NegativeTTL: 10 * time.Second, ResolvePerMinute: 100, Now: f.clock.Now}
+	if mod != nil {
+		mod(&o)
+	}
+	tab, err := tokens.New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func check(t *testing.T, tab *tokens.Table, token string) tokens.Verdict {
+	t.Helper()
+	v, err := tab.Check(context.Background(), token, "203.0.113.7", "203.0.113.7")
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	return v
+}
+
+func TestRecordedTokensPassWithoutAskingJellyfin(t *testing.T) {
+	f := newFixture(t)
+	tab := f.table(t, nil)
+	h, err := tab.Record(context.Background(), "tok-alice", tokens.Issued{UserID: "u1", UserName: "alice", Source: "login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := check(t, tab, "tok-alice"); v.Status != tokens.Active || v.UserName != "alice" || v.Hash != h {
+		t.Fatalf("verdict %+v", v)
+	}
+	if f.res.asked.Load() != 0 {
+		t.Fatal("a recorded token was resolved")
+	}
+	st, err := f.store.Token(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := f.keys.Open(st.Sealed, h[:])
+	if err != nil || string(plain) != "tok-alice" {
+		t.Fatalf("sealed token does not open to the token: %q %v", plain, err)
+	}
+	// A fresh table (a restart) knows it too.
+	if v := check(t, f.table(t, nil), "tok-alice"); v.Status != tokens.Active {
+		t.Fatalf("after restart: %+v", v)
+	}
+}
+
+func TestConcurrentChecksOfAnUnknownTokenResolveOnce(t *testing.T) {
+	f := newFixture(t)
+	f.res.owners["tok-x"] = jellyfin.Owner{UserID: "u2", UserName: "bob"}
+	f.res.gate = make(chan struct{})
+	tab := f.table(t, nil)
+	var wg sync.WaitGroup
+	results := make(chan tokens.Verdict, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := tab.Check(context.Background(), "tok-x", "k", "ip")
+			if err != nil {
+				t.Error(err)
+			}
+			results <- v
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(f.res.gate)
+	wg.Wait()
+	close(results)
+	for v := range results {
+		if v.Status != tokens.Active || v.UserName != "bob" {
+			t.Fatalf("verdict %+v", v)
+		}
+	}
+	if n := f.res.asked.Load(); n != 1 {
+		t.Fatalf("resolved %d times", n)
+	}
+}
+
+func TestCachesExpire(t *testing.T) {
+	f := newFixture(t)
+	tab := f.table(t, nil)
+	if v := check(t, tab, "nobody"); v.Status != tokens.Invalid {
+		t.Fatalf("verdict %+v", v)
+	}
+	check(t, tab, "nobody")
+	if f.res.asked.Load() != 1 {
+		t.Fatal("negative cache missed")
+	}
+	f.clock.Add(11 * time.Second)
+	check(t, tab, "nobody")
+	if f.res.asked.Load() != 2 {
+		t.Fatal("negative cache did not expire")
+	}
+	f.res.owners["adopted"] = jellyfin.Owner{UserID: "u3", UserName: "carol"}
+	check(t, tab, "adopted")
+	f.clock.Add(59 * time.Second)
+	check(t, tab, "adopted")
+	if f.res.asked.Load() != 3 {
+		t.Fatalf("positive cache missed: %d", f.res.asked.Load())
+	}
+	f.clock.Add(2 * time.Second)
+	check(t, tab, "adopted")
+	if f.res.asked.Load() != 4 {
+		t.Fatalf("positive cache did not expire: %d", f.res.asked.Load())
+	}
+}
+
+func TestResolutionFailsClosedAndIsLimited(t *testing.T) {
+	f := newFixture(t)
+	f.res.down = true
+	tab := f.table(t, func(o *tokens.Options) { o.ResolvePerMinute = 2 })
+	if _, err := tab.Check(context.Background(), "t1", "a", "a"); !errors.Is(err, tokens.ErrUnavailable) {
+		t.Fatalf("jellyfin down: %v", err)
+	}
+	f.res.down = false
+	if _, err := tab.Check(context.Background(), "t2", "a", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.Check(context.Background(), "t3", "a", "a"); !errors.Is(err, tokens.ErrResolveLimit) {
+		t.Fatalf("third resolution in a minute: %v", err)
+	}
+	if _, err := tab.Check(context.Background(), "t3", "other-address", "b"); err != nil {
+		t.Fatalf("another address is not limited: %v", err)
+	}
+	f.clock.Add(31 * time.Second)
+	if _, err := tab.Check(context.Background(), "t4", "a", "a"); err != nil {
+		t.Fatalf("after refill: %v", err)
+	}
+}
+
+func TestAPIKeysAreConfirmedAndOwnKeyRefused(t *testing.T) {
+	f := newFixture(t)
+	f.res.apiKeys = []string{"sonarr-key", "own-key"}
+	tab := f.table(t, nil)
+	if v := check(t, tab, "sonarr-key"); v.Status != tokens.APIKey {
+		t.Fatalf("api key: %+v", v)
+	}
+	if v := check(t, tab, "own-key"); v.Status != tokens.Own || v.Status.Passes() {
+		t.Fatalf("own key: %+v", v)
+	}
+	if f.res.asked.Load() != 1 {
+		t.Fatal("the own key was sent to Jellyfin for resolution")
+	}
+}
+
+func TestStrictRefusesForeignUserTokens(t *testing.T) {
+	f := newFixture(t)
+	f.res.owners["foreign"] = jellyfin.Owner{UserID: "u1", UserName: "alice"}
+	tab := f.table(t, func(o *tokens.Options) { o.Strict = true })
+	if v := check(t, tab, "foreign"); v.Status != tokens.Refused || v.Status.Passes() {
+		t.Fatalf("verdict %+v", v)
+	}
+	if _, err := f.store.Token(context.Background(), tokens.HashOf("foreign")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused token was stored: %v", err)
+	}
+	evs, _ := f.audit.Tail(context.Background(), 5)
+	if len(evs) != 1 || evs[0].Kind != audit.TokenRejected {
+		t.Fatalf("audit %+v", evs)
+	}
+}
+
+// TestRevocationByAnotherProcessIsPickedUp is the CLI revoking a token while
+// serve runs: two tables on one database.
+func TestRevocationByAnotherProcessIsPickedUp(t *testing.T) {
+	f := newFixture(t)
+	serve := f.table(t, nil)
+	h, _ := serve.Record(context.Background(), "tok", tokens.Issued{UserID: "u1", UserName: "alice", Source: "login"})
+	var closed []tokens.Hash
+	serve.OnRevoke(func(x tokens.Hash) { closed = append(closed, x) })
+
+	cli := f.table(t, func(o *tokens.Options) { o.Resolver = nil })
+	if _, err := cli.Revoke(context.Background(), h, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if v := check(t, serve, "tok"); v.Status != tokens.Active {
+		t.Fatal("changed before sync")
+	}
+	if err := serve.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := serve.Lookup(h); v.Status != tokens.Revoked {
+		t.Fatalf("after sync: %+v", v)
+	}
+	if len(closed) != 1 || closed[0] != h {
+		t.Fatalf("connections not closed: %v", closed)
+	}
+	// The CLI had no Jellyfin to talk to, so the running gateway logged it out.
+	if len(f.res.loggedOut) != 1 || f.res.loggedOut[0] != "tok" {
+		t.Fatalf("logged out: %v", f.res.loggedOut)
+	}
+	st, _ := f.store.Token(context.Background(), h)
+	if st.LoggedOutAt.IsZero() {
+		t.Fatal("logout not recorded")
+	}
+	// Syncing again does nothing more.
+	_ = serve.Sync(context.Background())
+	if len(f.res.loggedOut) != 1 || len(closed) != 1 {
+		t.Fatal("a change was applied twice")
+	}
+}
+
+func TestLastSeenIsWrittenInBatches(t *testing.T) {
+	f := newFixture(t)
+	tab := f.table(t, nil)
+	h, _ := tab.Record(context.Background(), "tok", tokens.Issued{UserID: "u1", UserName: "alice"})
+	created := f.clock.Now()
+	f.clock.Add(5 * time.Minute)
+	check(t, tab, "tok")
+	st, _ := f.store.Token(context.Background(), h)
+	if !st.LastSeenAt.Equal(created) {
+		t.Fatal("last seen written per request")
+	}
+	_ = tab.Sync(context.Background())
+	st, _ = f.store.Token(context.Background(), h)
+	if !st.LastSeenAt.Equal(f.clock.Now()) {
+		t.Fatalf("last seen %v, want %v", st.LastSeenAt, f.clock.Now())
+	}
+}
+
+func TestParseHash(t *testing.T) {
+	h := tokens.HashOf("x")
+	got, err := tokens.ParseHash(h.String())
+	if err != nil || got != h {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "zz", h.String()[:63], h.String() + "0"} {
+		if _, err := tokens.ParseHash(bad); err == nil {
+			t.Errorf("ParseHash(%q) accepted", bad)
+		}
+	}
+}
