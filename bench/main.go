@@ -47,6 +47,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "where to write the JSON results (default bench/results/latest.json)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after measuring, record jellyguard under the small-GET load with perf into this perf.data file")
 	flag.BoolVar(&o.noNginx, "no-nginx", false, "skip nginx")
+	flag.BoolVar(&o.syscalls, "syscalls", true, "count system calls per request with perf in one more short run per peer (skipped without perf)")
 	flag.Usage = func() {
 		out(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
 			"Measures direct access, nginx and jellyguard in front of a Jellyfin stand-in on loopback.\n\n")
@@ -97,6 +98,7 @@ type options struct {
 	out         string
 	cpuprofile  string
 	noNginx     bool
+	syscalls    bool
 	streamBytes int64
 }
 

@@ -258,6 +258,9 @@ func (m *measurer) all(ctx context.Context) {
 				r.BytesSec/(1<<20), r.ProxyCPU)
 		}
 	}
+	if m.o.syscalls && ctx.Err() == nil {
+		m.syscalls(ctx)
+	}
 	var logins []*peer
 	for _, pr := range m.peers {
 		if pr.name == "direct" || pr.name == "jellyguard" {
@@ -273,6 +276,29 @@ func (m *measurer) all(ctx context.Context) {
 			fmt.Printf("bench: %d sequential logins each: direct p50 %.0fµs, jellyguard p50 %.0fµs\n",
 				m.o.logins, res["direct"].P50, res["jellyguard"].P50)
 		}
+	}
+}
+
+// syscalls counts each server's system calls per small GET: the proxy's,
+// and for direct access the upstream's.
+func (m *measurer) syscalls(ctx context.Context) {
+	if err := perfUsable(ctx); err != nil {
+		m.rep.note("system calls not counted: %v", err)
+		return
+	}
+	d := max(m.o.duration/5, 2*time.Second)
+	for _, pr := range m.peers {
+		pids := []int{m.upPID}
+		if pr.pids != nil {
+			pids = pr.pids()
+		}
+		c, err := countSyscalls(ctx, m.pin, pids, pr.base+"/Items", m.auth, d)
+		if err != nil {
+			m.rep.note("%s: system calls not counted: %v", pr.name, err)
+			continue
+		}
+		m.rep.peer(pr.name).Syscalls = &c
+		fmt.Printf("bench: %-10s system calls per small GET: %.1f (%.1f reads, %.1f writes)\n", pr.name, c.Total, c.Reads, c.Writes)
 	}
 }
 

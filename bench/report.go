@@ -68,9 +68,13 @@ type peerReport struct {
 	// UpstreamCPUusPerReq shows whether the proxy reuses its upstream
 	// connections (a new connection per request costs the upstream more).
 	UpstreamCPUusPerReq *float64 `json:"upstream_cpu_us_per_req,omitempty"`
-	Non2xx              int64    `json:"non_2xx,omitempty"`
-	SocketErrors        int64    `json:"socket_errors,omitempty"`
-	Errors              []string `json:"errors,omitempty"`
+	// Syscalls are the server's system calls per small GET (the proxy's;
+	// for direct access the upstream's), counted with perf in a run of
+	// their own.
+	Syscalls     *syscallCounts `json:"syscalls_per_req,omitempty"`
+	Non2xx       int64          `json:"non_2xx,omitempty"`
+	SocketErrors int64          `json:"socket_errors,omitempty"`
+	Errors       []string       `json:"errors,omitempty"`
 
 	small, conn1 []smallRun
 	streams      []streamRun
@@ -243,6 +247,11 @@ func (r *report) finish() {
 			p.CPUusPerReq, p.CPUsPerGiB, p.PeakRSSMiB, p.UpstreamCPUusPerReq} {
 			roundTo(v, 100)
 		}
+		if c := p.Syscalls; c != nil {
+			roundTo(&c.Total, 100)
+			roundTo(&c.Reads, 100)
+			roundTo(&c.Writes, 100)
+		}
 	}
 	for _, rt := range r.Ratios {
 		roundTo(rt.SmallGET, 1000)
@@ -301,12 +310,16 @@ func (r *report) text(w *bytes.Buffer) {
 	out(w, "%s; small GET = wrk -t2 -c64 -d%s on /Items (~2 KB JSON); 1-conn = wrk -t1 -c1 -d%s; stream = curl, %d MiB\n\n",
 		r.Pinning, r.Settings.Duration, r.Settings.Conn1, r.Settings.StreamBytes>>20)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	out(tw, "peer\trps\tp50\tp99\t1-conn p50\tadded p50\tstream MiB/s\tCPU µs/req\tCPU s/GiB\tpeak RSS MiB\tupstream µs/req\t\n")
+	out(tw, "peer\trps\tp50\tp99\t1-conn p50\tadded p50\tstream MiB/s\tCPU µs/req\tCPU s/GiB\tpeak RSS MiB\tupstream µs/req\tsyscalls/req (r+w)\t\n")
 	for _, p := range r.Peers {
-		out(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Name,
+		sc := "-"
+		if p.Syscalls != nil {
+			sc = fmt.Sprintf("%.1f (%.1f+%.1f)", p.Syscalls.Total, p.Syscalls.Reads, p.Syscalls.Writes)
+		}
+		out(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Name,
 			num(p.RPS, "%.0f"), dur(p.P50us), dur(p.P99us), dur(p.Conn1P50us), added(p.AddedP50us),
 			num(p.StreamMiBs, "%.0f"), num(p.CPUusPerReq, "%.1f"), num(p.CPUsPerGiB, "%.2f"),
-			num(p.PeakRSSMiB, "%.1f"), num(p.UpstreamCPUusPerReq, "%.1f"))
+			num(p.PeakRSSMiB, "%.1f"), num(p.UpstreamCPUusPerReq, "%.1f"), sc)
 	}
 	_ = tw.Flush()
 	out(w, "\n")

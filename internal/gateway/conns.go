@@ -66,14 +66,16 @@ func (t *tracker) track(h tokens.Hash, parent context.Context) (context.Context,
 func (t *tracker) closeAll(h tokens.Hash) {
 	s := t.shard(h)
 	s.mu.Lock()
-	set := s.reqs[h]
+	var cancels []context.CancelCauseFunc
+	if set := s.reqs[h]; set != nil {
+		for req := range set.m {
+			cancels = append(cancels, req.cancel)
+		}
+	}
 	delete(s.reqs, h)
 	s.mu.Unlock()
-	if set == nil {
-		return
-	}
-	for req := range set.m {
-		req.cancel(errRevoked)
+	for _, cancel := range cancels {
+		cancel(errRevoked)
 	}
 }
 

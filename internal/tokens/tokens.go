@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -142,9 +143,19 @@ type entry struct {
 	verdict Verdict
 	// expires is zero for tokens the gateway released or revoked: those
 	// never need asking again.
-	expires  time.Time
-	lastSeen time.Time
-	dirty    bool // lastSeen not yet written to the store
+	expires time.Time
+	// lastSeen (Unix nanoseconds) is updated without the table lock: it is
+	// touched by every request. flushed is the value last written to the
+	// store.
+	lastSeen atomic.Int64
+	flushed  atomic.Int64
+}
+
+func newEntry(v Verdict, expires, lastSeen time.Time) *entry {
+	e := &entry{verdict: v, expires: expires}
+	e.lastSeen.Store(lastSeen.UnixNano())
+	e.flushed.Store(lastSeen.UnixNano())
+	return e
 }
 
 // Table is the token table. It is safe for concurrent use.
@@ -185,7 +196,7 @@ func New(ctx context.Context, o Options) (*Table, error) {
 		return nil, err
 	}
 	if o.OwnKey != "" {
-		t.entries[HashOf(o.OwnKey)] = &entry{verdict: Verdict{Hash: HashOf(o.OwnKey), Status: Own}}
+		t.entries[HashOf(o.OwnKey)] = newEntry(Verdict{Hash: HashOf(o.OwnKey), Status: Own}, time.Time{}, time.Time{})
 	}
 	return t, nil
 }
@@ -196,7 +207,7 @@ func (t *Table) load(ctx context.Context) error {
 		return fmt.Errorf("loading tokens: %w", err)
 	}
 	for _, st := range all {
-		t.entries[st.Hash] = &entry{verdict: verdictOf(st), lastSeen: st.LastSeenAt}
+		t.entries[st.Hash] = newEntry(verdictOf(st), time.Time{}, st.LastSeenAt)
 	}
 	return nil
 }
@@ -224,13 +235,25 @@ func (t *Table) OnRevoke(fn func(Hash)) {
 
 // Lookup returns what the table knows about a token without resolving it.
 func (t *Table) Lookup(h Hash) (Verdict, bool) {
-	t.mu.RLock()
-	e, ok := t.entries[h]
-	t.mu.RUnlock()
-	if !ok || (!e.expires.IsZero() && t.now().After(e.expires)) {
+	e, ok := t.lookup(h)
+	if !ok {
 		return Verdict{Hash: h}, false
 	}
 	return e.verdict, true
+}
+
+func (t *Table) lookup(h Hash) (*entry, bool) {
+	t.mu.RLock()
+	e, ok := t.entries[h]
+	var v entry
+	if ok {
+		v.verdict, v.expires = e.verdict, e.expires
+	}
+	t.mu.RUnlock()
+	if !ok || (!v.expires.IsZero() && t.now().After(v.expires)) {
+		return nil, false
+	}
+	return e, true
 }
 
 // Check returns the verdict for token, resolving it against Jellyfin once
@@ -239,9 +262,12 @@ func (t *Table) Lookup(h Hash) (Verdict, bool) {
 // Jellyfin so it judges the request from the real client's address.
 func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Verdict, error) {
 	h := HashOf(token)
-	if v, ok := t.Lookup(h); ok {
+	if e, ok := t.lookup(h); ok {
+		t.mu.RLock()
+		v := e.verdict
+		t.mu.RUnlock()
 		if v.Status == Active || v.Status == APIKey {
-			t.seen(h)
+			e.seen(t.now())
 		}
 		return v, nil
 	}
@@ -260,13 +286,12 @@ func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Ve
 	return res.(Verdict), nil
 }
 
-func (t *Table) seen(h Hash) {
-	now := t.now()
-	t.mu.Lock()
-	if e := t.entries[h]; e != nil && now.Sub(e.lastSeen) > time.Minute {
-		e.lastSeen, e.dirty = now, true
+// seen notes a use of the token. Last-seen times are kept to the minute,
+// so most requests only read an atomic.
+func (e *entry) seen(now time.Time) {
+	if n := now.UnixNano(); n-e.lastSeen.Load() > int64(time.Minute) {
+		e.lastSeen.Store(n)
 	}
-	t.mu.Unlock()
 }
 
 func (t *Table) resolve(ctx context.Context, token string, h Hash, clientIP string) (Verdict, error) {
@@ -298,8 +323,9 @@ func (t *Table) remember(v Verdict, ttl time.Duration) Verdict {
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
+	now := t.now()
 	t.mu.Lock()
-	t.entries[v.Hash] = &entry{verdict: v, expires: t.now().Add(ttl), lastSeen: t.now()}
+	t.entries[v.Hash] = newEntry(v, now.Add(ttl), now)
 	t.mu.Unlock()
 	return v
 }
@@ -370,8 +396,9 @@ func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, erro
 	if err := t.put(ctx, token, st); err != nil {
 		return h, err
 	}
+	now := t.now()
 	t.mu.Lock()
-	t.entries[h] = &entry{verdict: verdictOf(st), lastSeen: t.now()}
+	t.entries[h] = newEntry(verdictOf(st), time.Time{}, now)
 	t.mu.Unlock()
 	return h, nil
 }
@@ -408,7 +435,7 @@ func (t *Table) markRevoked(h Hash) {
 	t.mu.Lock()
 	e := t.entries[h]
 	if e == nil {
-		e = &entry{verdict: Verdict{Hash: h}}
+		e = newEntry(Verdict{Hash: h}, time.Time{}, time.Time{})
 		t.entries[h] = e
 	}
 	e.verdict.Status, e.expires = Revoked, time.Time{}
@@ -498,14 +525,14 @@ func (t *Table) flushLastSeen(ctx context.Context) {
 		at time.Time
 	}
 	var todo []touch
-	t.mu.Lock()
+	t.mu.RLock()
 	for h, e := range t.entries {
-		if e.dirty {
-			todo = append(todo, touch{h, e.lastSeen})
-			e.dirty = false
+		if seen := e.lastSeen.Load(); seen != e.flushed.Load() {
+			e.flushed.Store(seen)
+			todo = append(todo, touch{h, time.Unix(0, seen).UTC()})
 		}
 	}
-	t.mu.Unlock()
+	t.mu.RUnlock()
 	for _, x := range todo {
 		if err := t.opt.Store.TouchToken(ctx, x.h, x.at); err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.log.Warn("recording last use of a token failed", "token", x.h.Short(), "err", err)
