@@ -39,6 +39,11 @@ func TestLoginPathVariantsAreInterceptedAndRecorded(t *testing.T) {
 		{"/Users/Authenticate%42y%4Eame", "", true},
 		{"/emby/web/%2e%2e/Users/AuthenticateByName", "", true},
 		{"/Users/AuthenticateByName?format=json", "", true},
+		// Jellyfin cuts /emby as text and decodes the rest a second time.
+		{"/emby/Users/AuthenticateByNam%2565", "", true},
+		{"/emby/%2555sers/AuthenticateByName", "", true},
+		{"/mediabrowser/users/authenticatebyname%252f", "", false},
+		{"/x%2Fy/../Users/AuthenticateByName", "", true},
 		{"//Users/AuthenticateByName", "", false},
 		{"/Users//AuthenticateByName", "", false},
 		{"/Users%2FAuthenticateByName", "", false},

@@ -61,6 +61,7 @@ func TestEveryCarrierIsChecked(t *testing.T) {
 		"query apikey":         func(r *http.Request) { r.URL.RawQuery = "apikey=" + bad },
 		"query api_key":        func(r *http.Request) { r.URL.RawQuery = "api_key=" + bad },
 		"repeated ApiKey":      func(r *http.Request) { r.URL.RawQuery = "ApiKey=" + good + "&ApiKey=" + bad },
+		"encoded whole query":  func(r *http.Request) { r.URL.RawQuery = "api_key%3D" + bad },
 		"X-Emby-Token":         func(r *http.Request) { r.Header.Set("X-Emby-Token", bad) },
 		"X-MediaBrowser-Token": func(r *http.Request) { r.Header.Set("X-MediaBrowser-Token", bad) },
 		"X-Emby-Authorization": func(r *http.Request) {

@@ -84,7 +84,7 @@ func netURLDecode(s string) string {
 
 // validUTF8 returns b as a string with every maximal ill-formed subsequence
 // replaced by one U+FFFD, which is how .NET's UTF-8 decoder repairs bytes
-// (Go's own helpers replace per byte or per run instead).
+// (Go's strings.ToValidUTF8 replaces whole runs instead).
 func validUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)

@@ -16,7 +16,7 @@ import (
 // splitmix64(1), …, i.e. byte off is byte off%8 (little-endian) of
 // splitmix64(off/8).
 func StreamByte(off int64) byte {
-	return byte(splitmix64(uint64(off)>>3) >> (8 * (uint64(off) & 7)))
+	return byte(splitmix64(uint64(off)>>3) >> (8 * (uint64(off) & 7))) //nolint:gosec // offsets are non-negative; the bit pattern is the point
 }
 
 // splitmix64 is Vigna's SplitMix64 output function applied to x.
@@ -35,7 +35,7 @@ func fillStream(p []byte, off int64) {
 		p[i] = StreamByte(off + int64(i))
 	}
 	for ; i+8 <= len(p); i += 8 {
-		binary.LittleEndian.PutUint64(p[i:], splitmix64(uint64(off+int64(i))>>3))
+		binary.LittleEndian.PutUint64(p[i:], splitmix64(uint64(off+int64(i))>>3)) //nolint:gosec // as in StreamByte
 	}
 	for ; i < len(p); i++ {
 		p[i] = StreamByte(off + int64(i))

@@ -41,7 +41,7 @@ func (s *Server) serveWebSocket(c *call) {
 	if err != nil {
 		return
 	}
-	defer conn.CloseNow()
+	defer func() { _ = conn.CloseNow() }()
 	se, ok := s.bindSocket(c)
 	if !ok {
 		return

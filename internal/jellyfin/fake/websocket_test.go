@@ -59,7 +59,7 @@ func TestWebSocketKeepAlive_Section9(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
-			defer conn.CloseNow()
+			defer func() { _ = conn.CloseNow() }()
 			if res.Header.Get("X-Response-Time-ms") == "" {
 				t.Error("101 without X-Response-Time-ms")
 			}
