@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/gateway"
 )
 
@@ -79,6 +80,13 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the gateway: %w", err)
+	}
+	changed, err := e.audit.RecordConfig(ctx, e.cfg.Flatten(e.audit.SecretDigest), config.IsSecret)
+	if err != nil {
+		return nil, fmt.Errorf("auditing the configuration: %w", err)
+	}
+	if len(changed) > 0 {
+		e.log.Info("configuration changed since the last start", "keys", changed)
 	}
 	return gw, nil
 }

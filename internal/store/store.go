@@ -134,6 +134,11 @@ type Store interface {
 	// Audit returns events, oldest first.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 
+	// Setting returns a stored setting, or ErrNotFound.
+	Setting(ctx context.Context, key string) (string, error)
+	// PutSetting stores a setting, replacing any previous value.
+	PutSetting(ctx context.Context, key, value string) error
+
 	// Close releases the database.
 	Close() error
 }
