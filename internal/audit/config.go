@@ -25,8 +25,9 @@ func (l *Log) SecretDigest(value string) string {
 
 // RecordConfig compares the configuration a gateway starts with (flattened:
 // key → value, secrets already digested) with the one it last started with,
-// and records one ConfigChanged event naming every key that differs — the
-// first start included. It returns the changed keys.
+// and records one ConfigChanged event naming every key that differs (on the
+// first start, one event saying so). It returns the changed keys; none on
+// the first start.
 func (l *Log) RecordConfig(ctx context.Context, flat map[string]string, isSecret func(key string) bool) ([]string, error) {
 	prev, first, err := l.lastConfig(ctx)
 	if err != nil {
@@ -37,7 +38,9 @@ func (l *Log) RecordConfig(ctx context.Context, flat map[string]string, isSecret
 		return nil, nil
 	}
 	detail := "first start"
-	if !first {
+	if first {
+		changed = nil
+	} else {
 		detail = describeChanges(prev, flat, changed, isSecret)
 	}
 	if _, err := l.Record(ctx, store.AuditEvent{Kind: ConfigChanged, Detail: detail}); err != nil {
