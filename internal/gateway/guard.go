@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
@@ -37,17 +38,42 @@ func (g *Gateway) guardResponse(resp *http.Response, sc *scope) error {
 	return nil
 }
 
+// guardWhole reads a response of known small size into a pooled buffer,
+// checks it, and hands the buffer on as the body (returned to the pool when
+// the proxy closes it): the common small JSON answer costs no allocation.
 func (g *Gateway) guardWhole(resp *http.Response, sc *scope) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, smallBody+1))
+	buf := smallBodies.Get().(*[]byte)
+	body := (*buf)[:resp.ContentLength]
+	_, err := io.ReadFull(resp.Body, body)
 	_ = resp.Body.Close()
 	if err != nil {
+		smallBodies.Put(buf)
 		return err
 	}
 	if bytes.Contains(body, tokenKey) {
-		g.reportWithheld(resp.Request.Context(), sc, body)
+		g.reportWithheld(resp.Request.Context(), sc, bytes.Clone(body))
+		smallBodies.Put(buf)
 		return &withheldError{status: http.StatusBadGateway, body: "jellyguard withheld a response that carried an access token.\n"}
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = &pooledBody{Reader: bytes.NewReader(body), buf: buf}
+	return nil
+}
+
+// smallBodies holds the buffers of guardWhole.
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
+
+// pooledBody is a response body read from a pooled buffer.
+type pooledBody struct {
+	*bytes.Reader
+	buf *[]byte
+}
+
+func (p *pooledBody) Close() error {
+	if p.buf != nil {
+		p.Reset(nil)
+		smallBodies.Put(p.buf)
+		p.buf = nil
+	}
 	return nil
 }
 

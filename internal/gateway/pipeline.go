@@ -13,6 +13,7 @@ import (
 // scope is the per-request state the pipeline steps share.
 type scope struct {
 	client   netip.Addr
+	clientIP string // client.String(), formatted once
 	viaProxy bool
 	proto    string
 	host     string
@@ -37,6 +38,7 @@ func scopeFrom(ctx context.Context) *scope {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sc := &scope{rawQuery: r.URL.RawQuery}
 	sc.client, sc.viaProxy = clientAddr(r, g.trusted)
+	sc.clientIP = sc.client.String()
 	sc.proto = forwardedProto(r, sc.viaProxy)
 	sc.host = forwardedHost(r, sc.viaProxy)
 	sc.route = jellyfin.Classify(r.Method, r.URL.EscapedPath(), g.cfg.BaseURL)
@@ -73,14 +75,17 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope)
 		return true
 	}
 	info := jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
-	limitKey := CountKey(sc.client)
+	limitKey := sc.clientIP
+	if sc.client.Is6() {
+		limitKey = CountKey(sc.client)
+	}
 	seen := make(map[string]struct{}, len(carriers))
 	for _, c := range carriers {
 		if _, dup := seen[c.Token]; dup {
 			continue
 		}
 		seen[c.Token] = struct{}{}
-		v, err := g.tokens.Check(r.Context(), c.Token, limitKey, sc.client.String())
+		v, err := g.tokens.Check(r.Context(), c.Token, limitKey, sc.clientIP)
 		if err != nil {
 			g.refuseUnresolved(w, sc, v, err)
 			return false
@@ -98,7 +103,7 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope)
 	if info.Token != "" && !sc.hasToken {
 		// Jellyfin would use a token no carrier listed on its own (a
 		// comma-joined repeat): check it too.
-		v, err := g.tokens.Check(r.Context(), info.Token, limitKey, sc.client.String())
+		v, err := g.tokens.Check(r.Context(), info.Token, limitKey, sc.clientIP)
 		if err != nil || !v.Status.Passes() {
 			g.refuseUnresolved(w, sc, v, err)
 			return false

@@ -65,7 +65,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(g.cfg.UpstreamURL)
 	pr.Out.URL.RawQuery = joinQuery(g.cfg.UpstreamURL.RawQuery, sc.rawQuery)
 	h := pr.Out.Header
-	h["X-Forwarded-For"] = []string{sc.client.String()}
+	h["X-Forwarded-For"] = []string{sc.clientIP}
 	h["X-Forwarded-Proto"] = []string{sc.proto}
 	if sc.host != "" {
 		h["X-Forwarded-Host"] = []string{sc.host}
