@@ -37,14 +37,17 @@ type Config struct {
 	// "cloudflare". Empty: the TCP peer is the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 
-	Jellyfin JellyfinConfig `yaml:"jellyfin"`
-	Tokens   TokensConfig   `yaml:"tokens"`
-	Limits   LimitsConfig   `yaml:"limits"`
-	Log      LogConfig      `yaml:"log"`
+	Jellyfin  JellyfinConfig  `yaml:"jellyfin"`
+	Tokens    TokensConfig    `yaml:"tokens"`
+	TwoFactor TwoFactorConfig `yaml:"two_factor"`
+	Limits    LimitsConfig    `yaml:"limits"`
+	Log       LogConfig       `yaml:"log"`
 
 	// Derived by Validate; not part of the file.
 	UpstreamURL     *url.URL       `yaml:"-"`
 	TrustedPrefixes []netip.Prefix `yaml:"-"`
+	// LANPrefixes are two_factor.lan_bypass, parsed.
+	LANPrefixes []netip.Prefix `yaml:"-"`
 
 	// Warnings are problems Validate found that do not stop the gateway,
 	// such as a key file other users can read. Callers log or print them.
@@ -85,6 +88,37 @@ type TokensConfig struct {
 	// ResolvePerMinute is how many unknown tokens one client address may ask
 	// the gateway to resolve per minute. Default 30.
 	ResolvePerMinute int `yaml:"resolve_per_minute"`
+}
+
+// TwoFactorConfig controls the second factor.
+type TwoFactorConfig struct {
+	// Issuer is the name authenticator apps show beside the code. Default
+	// "jellyguard".
+	Issuer string `yaml:"issuer"`
+	// Require is who must use a second factor: "none" (only users who
+	// enrolled; default), "admins" (administrators too) or "all".
+	Require string `yaml:"require"`
+	// GracePeriod is how long a user who must use a second factor but has
+	// none may still sign in (and is sent to Setup) before being refused.
+	// Default 168h (a week).
+	GracePeriod time.Duration `yaml:"grace_period"`
+	// LANBypass lists networks (CIDRs) whose sign-ins skip the second
+	// factor. Empty by default. Never inferred through an untrusted proxy.
+	LANBypass []string `yaml:"lan_bypass"`
+	// ChallengeTTL is how long a withheld sign-in waits for its code before
+	// its Jellyfin session is logged out. Default 5m.
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// ChallengeAttempts is how many wrong codes burn a challenge. Default 5.
+	ChallengeAttempts int `yaml:"challenge_attempts"`
+	// MaxOpenChallenges caps the withheld sign-ins one user may have at
+	// once (each is a live Jellyfin session). Default 3.
+	MaxOpenChallenges int `yaml:"max_open_challenges"`
+	// TrustDays is how long a trusted browser may skip the challenge,
+	// 1 to 90. Default 30.
+	TrustDays int `yaml:"trust_days"`
+	// DeviceApproval is how long an approved device has to sign in.
+	// Default 1h.
+	DeviceApproval time.Duration `yaml:"device_approval"`
 }
 
 // LimitsConfig bounds what clients may send and how long they may take.

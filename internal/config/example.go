@@ -57,6 +57,26 @@ tokens:
   # Unknown tokens one client address may have resolved per minute.
   resolve_per_minute: 30
 
+two_factor:
+  # Name authenticator apps show beside the code.
+  issuer: "jellyguard"
+  # Who must use a second factor: none (only users who enrolled), admins, all.
+  require: "none"
+  # How long a user who must enroll may still sign in (and is sent to Setup).
+  grace_period: 168h
+  # Networks whose sign-ins skip the second factor (CIDRs); empty: none.
+  lan_bypass: []
+  # How long a withheld sign-in waits for its code.
+  challenge_ttl: 5m
+  # Wrong codes that burn a challenge.
+  challenge_attempts: 5
+  # Withheld sign-ins one user may have open at once.
+  max_open_challenges: 3
+  # Days a trusted browser skips the challenge (1-90).
+  trust_days: 30
+  # How long an approved device has to sign in.
+  device_approval: 1h
+
 limits:
   # Largest login request body.
   login_body: 64KiB

@@ -28,6 +28,16 @@ func Default() Config {
 			NegativeCacheTTL: 30 * time.Second,
 			ResolvePerMinute: 30,
 		},
+		TwoFactor: TwoFactorConfig{
+			Issuer:            "jellyguard",
+			Require:           "none",
+			GracePeriod:       7 * 24 * time.Hour,
+			ChallengeTTL:      5 * time.Minute,
+			ChallengeAttempts: 5,
+			MaxOpenChallenges: 3,
+			TrustDays:         30,
+			DeviceApproval:    time.Hour,
+		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,
 			GatewayBody:       1 * MiB,

@@ -159,6 +159,9 @@ func TestLoadFull(t *testing.T) {
 		TrustedProxies: []string{"172.16.0.0/12"},
 		Jellyfin:       JellyfinConfig{LegacyAuthorization: false, HeaderPrecedence: "10.10"},
 		Tokens:         TokensConfig{Strict: true, CacheTTL: 10 * time.Minute, NegativeCacheTTL: time.Minute, ResolvePerMinute: 5},
+		TwoFactor: TwoFactorConfig{Issuer: "Family Media", Require: "admins", GracePeriod: 48 * time.Hour,
+			LANBypass: []string{"192.168.1.0/24"}, ChallengeTTL: 90 * time.Second, ChallengeAttempts: 3,
+			MaxOpenChallenges: 2, TrustDays: 14, DeviceApproval: 30 * time.Minute},
 		Limits: LimitsConfig{
 			LoginBody: 32 * KiB, GatewayBody: 2 * MB, HeaderBytes: 16 * KiB,
 			ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second,
@@ -166,6 +169,7 @@ func TestLoadFull(t *testing.T) {
 		Log:             LogConfig{Level: "debug", Format: "json", File: "/var/log/jellyguard.log"},
 		UpstreamURL:     c.UpstreamURL,
 		TrustedPrefixes: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12")},
+		LANPrefixes:     []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")},
 	}
 	if got := plain(*c); !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)

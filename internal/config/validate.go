@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -39,6 +40,7 @@ func (c *Config) validate() []error {
 	v.checkTrustedProxies()
 	v.checkJellyfin()
 	v.checkTokens()
+	v.checkTwoFactor()
 	v.checkLimits()
 	v.checkLog()
 	v.checkAPIKey()
@@ -161,6 +163,49 @@ func (v *validator) checkTokens() {
 	if t.ResolvePerMinute < 1 {
 		v.failf("tokens.resolve_per_minute", "must be at least 1 (got %d)", t.ResolvePerMinute)
 	}
+}
+
+func (v *validator) checkTwoFactor() {
+	t := &v.c.TwoFactor
+	if strings.TrimSpace(t.Issuer) == "" || strings.ContainsAny(t.Issuer, ":") {
+		v.failf("two_factor.issuer", "%q must be a non-empty name without ':'", t.Issuer)
+	}
+	switch t.Require = strings.ToLower(t.Require); t.Require {
+	case "none", "admins", "all":
+	default:
+		v.failf("two_factor.require", "%q must be none, admins or all", t.Require)
+	}
+	if t.GracePeriod < 0 {
+		v.failf("two_factor.grace_period", "must not be negative (got %s)", t.GracePeriod)
+	}
+	v.positiveDuration("two_factor.challenge_ttl", t.ChallengeTTL)
+	v.positiveDuration("two_factor.device_approval", t.DeviceApproval)
+	if t.ChallengeAttempts < 1 || t.ChallengeAttempts > 20 {
+		v.failf("two_factor.challenge_attempts", "must be 1 to 20 (got %d)", t.ChallengeAttempts)
+	}
+	if t.MaxOpenChallenges < 1 || t.MaxOpenChallenges > 20 {
+		v.failf("two_factor.max_open_challenges", "must be 1 to 20 (got %d)", t.MaxOpenChallenges)
+	}
+	if t.TrustDays < 1 || t.TrustDays > 90 {
+		v.failf("two_factor.trust_days", "must be 1 to 90 (got %d)", t.TrustDays)
+	}
+	v.c.LANPrefixes = nil
+	for i, entry := range t.LANBypass {
+		p, err := parseNetwork(entry)
+		if err != nil {
+			v.fail(fmt.Sprintf("two_factor.lan_bypass[%d]", i), err)
+			continue
+		}
+		v.c.LANPrefixes = appendNew(v.c.LANPrefixes, p...)
+	}
+}
+
+// parseNetwork reads an IP or CIDR (no presets).
+func parseNetwork(entry string) ([]netip.Prefix, error) {
+	if strings.EqualFold(strings.TrimSpace(entry), presetCloudflare) {
+		return nil, notAddress(entry)
+	}
+	return parseTrustedProxy(entry)
 }
 
 func (v *validator) checkLimits() {
