@@ -20,8 +20,10 @@ import (
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
+	"github.com/jellyguard/jellyguard/internal/web"
 )
 
 // Version is the gateway's version, shown in pages and sent to Jellyfin.
@@ -54,7 +56,15 @@ type Gateway struct {
 	conns    *tracker
 	failures *failureLog
 	pages    http.Handler
+	signin   *signin.Service
+	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
+
+// policyFunc lets the token table ask the sign-in service, which is built
+// after the table it depends on.
+type policyFunc func(ctx context.Context, userID string) bool
+
+func (f policyFunc) ReleasedOnly(ctx context.Context, userID string) bool { return f(ctx, userID) }
 
 // New builds a gateway from its options. It loads the token table.
 func New(ctx context.Context, o Options) (*Gateway, error) {
@@ -83,6 +93,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	g.jf = jellyfin.NewClient(cfg.UpstreamURL, cfg.APIKey, &http.Client{Transport: transport, Timeout: 15 * time.Second})
 	table, err := tokens.New(ctx, tokens.Options{
+		Policy: policyFunc(func(ctx context.Context, userID string) bool {
+			return g.signin != nil && g.signin.ReleasedOnly(ctx, userID)
+		}),
 		Store: o.Store, Keys: o.Keys, Audit: o.Audit, Resolver: g.jf, OwnKey: cfg.APIKey,
 		Strict: cfg.Tokens.Strict, CacheTTL: cfg.Tokens.CacheTTL, NegativeTTL: cfg.Tokens.NegativeCacheTTL,
 		ResolvePerMinute: cfg.Tokens.ResolvePerMinute, Logger: o.Logger,
@@ -92,6 +105,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	g.tokens = table
 	table.OnRevoke(g.conns.closeAll)
+	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,
+		Tokens: table, Jellyfin: g.jf, Logger: o.Logger})
+	g.inject = []byte(web.InjectTag(cfg.BaseURL))
 	g.proxy = g.newProxy(transport)
 	g.pages = g.newPages()
 	return g, nil
@@ -99,6 +115,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 
 // Tokens returns the token table (the admin API and tests use it).
 func (g *Gateway) Tokens() *tokens.Table { return g.tokens }
+
+// Signin returns the sign-in service (the admin API and tests use it).
+func (g *Gateway) Signin() *signin.Service { return g.signin }
 
 // Jellyfin returns the client the gateway uses to speak to Jellyfin.
 func (g *Gateway) Jellyfin() *jellyfin.Client { return g.jf }
@@ -121,6 +140,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go g.tokens.Watch(watchCtx, time.Second)
+	go g.signin.Run(watchCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

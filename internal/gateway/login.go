@@ -10,7 +10,9 @@ import (
 	"strconv"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/device"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
@@ -22,10 +24,18 @@ const maxLoginResponse = 1 << 20
 // jellyfinError is the body Jellyfin sends with every exception status.
 const jellyfinError = "Error processing request."
 
+// webTagHeader is set by the script injected into jellyfin-web on its login
+// request: that client can be sent to the challenge page.
+const webTagHeader = "X-Jellyguard-Web"
+
+// challengeHeader tells the injected script where the challenge page is.
+const challengeHeader = "X-Jellyguard-Challenge"
+
 // loginRequest is what the gateway read from a login request.
 type loginRequest struct {
 	username string
 	info     jellyfin.AuthInfo
+	attempt  *signin.Attempt
 }
 
 // loginBody is AuthenticateUserByName. encoding/json matches keys without
@@ -35,10 +45,17 @@ type loginBody struct {
 	Pw       *string `json:"Pw,omitempty"`
 }
 
+var loginSources = map[jellyfin.Class]string{
+	jellyfin.ClassLogin:             "login",
+	jellyfin.ClassLoginQuickConnect: "quickconnect",
+	jellyfin.ClassLoginLegacy:       "legacy-login",
+}
+
 // prepareLogin reads the login request and replaces its body with one the
 // gateway wrote itself, so Jellyfin sees exactly what the gateway decided
-// on. It answers the client itself and returns false when the request is
-// malformed.
+// on (a "password;code" of an enrolled user reaches Jellyfin without the
+// code). It answers the client itself and returns false when the request
+// is malformed.
 func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(g.cfg.Limits.LoginBody)))
 	if err != nil {
@@ -51,14 +68,21 @@ func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope
 		return false
 	}
 	sc.login.info = jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
-	if sc.route.Class == jellyfin.ClassLogin {
-		if body, err = g.rewriteLoginBody(body, sc); err != nil {
+	sc.login.attempt = g.newAttempt(r, sc)
+	switch sc.route.Class {
+	case jellyfin.ClassLogin:
+		if body, err = g.rewriteLoginBody(r, body, sc); err != nil {
 			g.log.Info("refused an unreadable login body", "ip", sc.client, "err", err)
 			writeJellyfinError(w, http.StatusBadRequest)
 			return false
 		}
 		r.Header.Set("Content-Type", "application/json")
+	case jellyfin.ClassLoginQuickConnect:
+		var qc struct{ Secret string }
+		_ = json.Unmarshal(body, &qc)
+		sc.login.attempt.QCSecret = qc.Secret
 	}
+	r.Header.Del(webTagHeader)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
@@ -66,13 +90,30 @@ func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope
 	return true
 }
 
-func (g *Gateway) rewriteLoginBody(body []byte, sc *scope) ([]byte, error) {
+func (g *Gateway) newAttempt(r *http.Request, sc *scope) *signin.Attempt {
+	info := sc.login.info
+	a := &signin.Attempt{Route: loginSources[sc.route.Class], Client: info.Client, Device: info.Device,
+		DeviceID: info.DeviceID, Version: info.Version, IP: sc.client, HTTPS: sc.proto == "https",
+		Web: r.Header.Get(webTagHeader) == "1"}
+	if c, err := r.Cookie(device.CookieName); err == nil {
+		a.Cookie = c.Value
+	}
+	return a
+}
+
+func (g *Gateway) rewriteLoginBody(r *http.Request, body []byte, sc *scope) ([]byte, error) {
 	var lb loginBody
 	if err := json.Unmarshal(body, &lb); err != nil {
 		return nil, fmt.Errorf("decoding login body: %w", err)
 	}
 	if lb.Username != nil {
 		sc.login.username = *lb.Username
+	}
+	if lb.Pw != nil {
+		a := sc.login.attempt
+		a.Username, a.Password = sc.login.username, *lb.Pw
+		forward := g.signin.Prepare(r.Context(), a)
+		lb.Pw = &forward
 	}
 	return json.Marshal(lb)
 }
@@ -83,8 +124,8 @@ func writeJellyfinError(w http.ResponseWriter, status int) {
 	_, _ = io.WriteString(w, jellyfinError)
 }
 
-// loginResponse records the token of a successful login before the client
-// sees it, and logs failures in the documented line.
+// loginResponse decides on a login Jellyfin answered, before the client
+// sees anything: release (recording the token), challenge, or refuse.
 func (g *Gateway) loginResponse(resp *http.Response, sc *scope) error {
 	resp.Header.Del("X-Response-Time-ms")
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLoginResponse+1))
@@ -97,14 +138,35 @@ func (g *Gateway) loginResponse(resp *http.Response, sc *scope) error {
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
-		if err := g.loginSucceeded(resp, sc, body); err != nil {
-			return err
+		if bytes.Contains(body, tokenKey) {
+			return g.loginAccepted(resp, sc, body)
 		}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		g.loginFailed(resp, sc)
+		g.signin.Failed(resp.Request.Context(), sc.login.attempt)
+		g.loginFailed(resp, sc, reasonFor(resp.StatusCode))
+		if resp.StatusCode == http.StatusUnauthorized {
+			setLoginFailure(resp)
+			return nil
+		}
 	}
 	setBody(resp, body)
 	return nil
+}
+
+func reasonFor(status int) string {
+	if status == http.StatusForbidden {
+		return "forbidden"
+	}
+	return "invalid_credentials"
+}
+
+// setLoginFailure makes resp the one answer every failed sign-in gets — a
+// wrong password, an unknown user, a wrong code, a withheld token — so none
+// can be told from another by status, headers or body.
+func setLoginFailure(resp *http.Response) {
+	resp.StatusCode, resp.Status = http.StatusUnauthorized, "401 Unauthorized"
+	resp.Header = http.Header{"Content-Type": {"text/plain"}}
+	setBody(resp, []byte(jellyfinError))
 }
 
 func setBody(resp *http.Response, body []byte) {
@@ -114,28 +176,49 @@ func setBody(resp *http.Response, body []byte) {
 	resp.TransferEncoding = nil
 }
 
-var loginSources = map[jellyfin.Class]string{
-	jellyfin.ClassLogin:             "login",
-	jellyfin.ClassLoginQuickConnect: "quickconnect",
-	jellyfin.ClassLoginLegacy:       "legacy-login",
-}
-
-// loginSucceeded records the released token. A token the gateway cannot
-// record is never released: it is logged out and the client gets an error.
-func (g *Gateway) loginSucceeded(resp *http.Response, sc *scope, body []byte) error {
-	if !bytes.Contains(body, tokenKey) {
-		return nil
-	}
+// loginAccepted handles a login Jellyfin accepted. A token the gateway
+// cannot record is never released: it is logged out and the client gets an
+// error.
+func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) error {
 	ctx := resp.Request.Context()
 	res, err := jellyfin.ParseAuthResult(body)
 	if err != nil || res.AccessToken == "" {
 		g.reportWithheld(ctx, sc, body)
 		return &withheldError{status: http.StatusBadGateway, body: jellyfinError}
 	}
+	d, err := g.signin.Decide(ctx, sc.login.attempt, res)
+	if err != nil {
+		g.log.Error("deciding on a sign-in failed; withholding it", "user", res.User.Name, "err", err)
+		return &withheldError{status: http.StatusServiceUnavailable, body: jellyfinError}
+	}
+	switch d.Outcome {
+	case signin.OutcomeChallenge:
+		setLoginFailure(resp)
+		resp.Header.Set(challengeHeader, d.ChallengePath)
+	case signin.OutcomeDeny:
+		g.loginFailed(resp, sc, "second_factor")
+		setLoginFailure(resp)
+	default:
+		if err := g.release(resp, sc, res, d.Factor); err != nil {
+			return err
+		}
+		setBody(resp, body)
+	}
+	for _, c := range d.Cookies {
+		resp.Header.Add("Set-Cookie", c.String())
+	}
+	return nil
+}
+
+// release records the token before the client sees it.
+func (g *Gateway) release(resp *http.Response, sc *scope, res jellyfin.AuthResult, factorName string) error {
+	ctx := resp.Request.Context()
+	info := sc.login.info
 	issued := tokens.Issued{
 		UserID: res.User.ID, UserName: res.User.Name, IsAdmin: res.User.Policy.IsAdministrator,
-		DeviceID: res.SessionInfo.DeviceID, Client: res.SessionInfo.Client, DeviceName: res.SessionInfo.DeviceName,
-		IP: sc.client.String(), Source: loginSources[sc.route.Class],
+		DeviceID: firstNonEmpty(res.SessionInfo.DeviceID, info.DeviceID), Client: firstNonEmpty(res.SessionInfo.Client, info.Client),
+		DeviceName: firstNonEmpty(res.SessionInfo.DeviceName, info.Device), IP: sc.clientIP,
+		Source: loginSources[sc.route.Class], Factor: factorName,
 	}
 	h, err := g.tokens.Record(ctx, res.AccessToken, issued)
 	if err != nil {
@@ -144,27 +227,34 @@ func (g *Gateway) loginSucceeded(resp *http.Response, sc *scope, body []byte) er
 		return &withheldError{status: http.StatusServiceUnavailable, body: jellyfinError}
 	}
 	g.log.Info("signed in", "user", res.User.Name, "ip", sc.client, "client", issued.Client,
-		"device", issued.DeviceName, "via", issued.Source, "token", h.Short())
+		"device", issued.DeviceName, "via", issued.Source, "factor", factorName, "token", h.Short())
 	g.record(ctx, store.AuditEvent{Kind: audit.SignInSuccess, UserID: res.User.ID, UserName: res.User.Name,
-		IP: sc.client.String(), Detail: fmt.Sprintf("via %s, client %q, device %q", issued.Source, issued.Client, issued.DeviceName)})
+		IP: sc.clientIP, Detail: fmt.Sprintf("via %s, client %q, device %q, second factor %q", issued.Source, issued.Client, issued.DeviceName, factorName)})
 	return nil
 }
 
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // loginFailed writes the documented failure line and an audit event.
-func (g *Gateway) loginFailed(resp *http.Response, sc *scope) {
-	if sc.route.Class == jellyfin.ClassLoginQuickConnect {
+func (g *Gateway) loginFailed(resp *http.Response, sc *scope, reason string) {
+	if sc.route.Class == jellyfin.ClassLoginQuickConnect && reason != "second_factor" {
 		return // an unknown or expired Quick Connect secret is not a password guess
 	}
 	user := sc.login.username
 	if sc.route.Class == jellyfin.ClassLoginLegacy {
 		user = sc.route.UserID
 	}
-	reason := "invalid_credentials"
-	if resp.StatusCode == http.StatusForbidden {
-		reason = "forbidden"
+	status := resp.StatusCode
+	if reason == "second_factor" {
+		status = http.StatusUnauthorized
 	}
-	g.failures.write(failure{ip: sc.client, user: user, reason: reason, status: resp.StatusCode,
+	g.failures.write(failure{ip: sc.client, user: user, reason: reason, status: status,
 		client: sc.login.info.Client, device: sc.login.info.Device})
 	g.record(resp.Request.Context(), store.AuditEvent{Kind: audit.SignInFailure, UserName: user,
-		IP: sc.client.String(), Detail: fmt.Sprintf("%s (HTTP %d), client %q", reason, resp.StatusCode, sc.login.info.Client)})
+		IP: sc.clientIP, Detail: fmt.Sprintf("%s (HTTP %d), client %q", reason, status, sc.login.info.Client)})
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,10 +71,32 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if sc.host != "" {
 		h["X-Forwarded-Host"] = []string{sc.host}
 	}
-	if g.guarded(sc.route.Class) || sc.route.Class.IsLogin() {
-		// Compressed answers could not be checked by the response guard
-		// nor read by the login interception.
+	if g.guarded(sc.route.Class) || sc.route.Class.IsLogin() || sc.route.Class == jellyfin.ClassWebIndex {
+		// Compressed answers could not be checked by the response guard,
+		// read by the login interception, or have the script injected.
 		delete(h, "Accept-Encoding")
+	}
+	if len(h["Cookie"]) > 0 {
+		stripOwnCookies(pr.Out)
+	}
+}
+
+// stripOwnCookies keeps the gateway's cookies (trust, challenge) from
+// reaching Jellyfin: they are the gateway's business only.
+func stripOwnCookies(r *http.Request) {
+	cookies := r.Cookies()
+	kept := cookies[:0]
+	for _, c := range cookies {
+		if !strings.HasPrefix(c.Name, "jg_") {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == len(cookies) {
+		return
+	}
+	r.Header.Del("Cookie")
+	for _, c := range kept {
+		r.AddCookie(c)
 	}
 }
 
@@ -100,11 +123,18 @@ func (g *Gateway) guarded(c jellyfin.Class) bool {
 
 func (g *Gateway) modifyResponse(resp *http.Response) error {
 	sc := scopeFrom(resp.Request.Context())
+	ok := resp.StatusCode/100 == 2
 	switch {
 	case sc.route.Class.IsLogin():
 		return g.loginResponse(resp, sc)
-	case sc.route.Class == jellyfin.ClassLogout && sc.hasToken && resp.StatusCode/100 == 2:
+	case sc.route.Class == jellyfin.ClassLogout && sc.hasToken && ok:
 		g.tokens.LoggedOut(resp.Request.Context(), sc.identity.Hash)
+	case sc.route.Class == jellyfin.ClassWebIndex && ok:
+		return g.injectScript(resp)
+	case sc.route.Class == jellyfin.ClassQuickConnect && ok && strings.HasSuffix(sc.route.Path, "/quickconnect/initiate"):
+		return g.noteQuickConnect(resp)
+	case sc.route.Class == jellyfin.ClassQuickConnectAuthorize && ok && sc.hasToken:
+		g.signin.NoteQuickConnectAuthorized(queryValue(resp.Request.URL.RawQuery, "code"), sc.identity)
 	}
 	if g.guarded(sc.route.Class) {
 		return g.guardResponse(resp, sc)

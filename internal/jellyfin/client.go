@@ -1,6 +1,7 @@
 package jellyfin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -250,8 +251,28 @@ type call struct {
 	query        url.Values
 	auth         string // Authorization header value, "" for none
 	forwardedFor string
+	body         any   // JSON request body; nil for none
 	out          any   // JSON destination; nil to discard the body
 	on400        error // the error a 400 means, if it means something
+}
+
+// Identity is the client a sign-in is made for: Jellyfin records the
+// session under it.
+type Identity struct{ Client, Device, DeviceID, Version string }
+
+// AuthenticateByName signs a user in with a password, as the client id
+// (the gateway's own sign-in page does this for people without the
+// Jellyfin UI). ErrInvalidToken means a wrong name or password, as for any
+// 401.
+func (c *Client) AuthenticateByName(ctx context.Context, user, password string, id Identity, clientIP string) (AuthResult, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, call{method: http.MethodPost, path: "/Users/AuthenticateByName",
+		auth:         AuthHeader(id.Client, id.Device, id.DeviceID, id.Version, ""),
+		forwardedFor: clientIP, body: map[string]string{"Username": user, "Pw": password}, out: &raw})
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return ParseAuthResult(raw)
 }
 
 // doWithKey makes the call with the gateway's API key.
@@ -294,9 +315,20 @@ func (c *Client) do(ctx context.Context, cl call) error {
 func (c *Client) newRequest(ctx context.Context, cl call) (*http.Request, error) {
 	u := c.base.JoinPath(cl.path)
 	u.RawQuery = cl.query.Encode()
-	req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), nil)
+	var body io.Reader
+	if cl.body != nil {
+		data, err := json.Marshal(cl.body)
+		if err != nil {
+			return nil, fmt.Errorf("jellyfin %s %s: encode body: %w", cl.method, cl.path, err)
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("jellyfin %s %s: build request: %w", cl.method, cl.path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", clientName+"/"+Version)

@@ -37,7 +37,12 @@ type Token struct {
 	// Source says how the gateway learnt the token: "login", "quickconnect",
 	// "legacy-login" (released by the gateway) or "resolved" (seen in a
 	// request and confirmed by Jellyfin).
-	Source      string
+	Source string
+	// Factor says what vouched for the session when the gateway released
+	// it: "" (no second factor was needed), "totp", "recovery",
+	// "trusted-browser", "device", "quickconnect", "lan". A session with a
+	// factor is "verified": it may authorise Quick Connect for its user.
+	Factor      string
 	Sealed      []byte
 	CreatedAt   time.Time
 	LastSeenAt  time.Time
@@ -106,6 +111,8 @@ type UserSummary struct {
 // Store is the whole persistent state. Every method is safe for concurrent
 // use, and several processes (serve and the CLI) may use one database at once.
 type Store interface {
+	FactorStore
+
 	// PutToken inserts or replaces the token with t.Hash.
 	PutToken(ctx context.Context, t Token) error
 	// Token returns the token with the given hash, or ErrNotFound.

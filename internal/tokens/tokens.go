@@ -96,7 +96,16 @@ type Verdict struct {
 	UserID   string
 	UserName string
 	IsAdmin  bool
+	// Factor is what vouched for the session at release (store.Token.Factor);
+	// "" when no second factor was involved.
+	Factor string
+	// Adopted: the gateway did not release it; it was resolved against
+	// Jellyfin and allowed.
+	Adopted bool
 }
+
+// Verified reports whether a second factor vouched for the session.
+func (v Verdict) Verified() bool { return v.Factor != "" }
 
 // ErrUnavailable means the token could not be resolved because Jellyfin did
 // not answer; the gateway fails closed.
@@ -112,6 +121,15 @@ type Issued struct {
 	DeviceID, Client, DeviceName string
 	IP                           string
 	Source                       string // "login", "quickconnect", "legacy-login"
+	Factor                       string // see store.Token.Factor
+}
+
+// Policy tells the table which users may only use tokens the gateway
+// released: once a user has a second factor, a token made behind the
+// gateway's back (before installation, or by reaching Jellyfin directly)
+// skipped it.
+type Policy interface {
+	ReleasedOnly(ctx context.Context, userID string) bool
 }
 
 // Resolver asks Jellyfin about tokens; *jellyfin.Client implements it.
@@ -131,6 +149,8 @@ type Options struct {
 	OwnKey string
 	// Strict refuses user tokens the gateway never released.
 	Strict bool
+	// Policy refuses unreleased tokens of some users even when not strict.
+	Policy Policy
 	// CacheTTL and NegativeTTL bound how long resolutions are remembered.
 	CacheTTL, NegativeTTL time.Duration
 	// ResolvePerMinute limits resolutions per client address key.
@@ -213,7 +233,8 @@ func (t *Table) load(ctx context.Context) error {
 }
 
 func verdictOf(st store.Token) Verdict {
-	v := Verdict{Hash: st.Hash, UserID: st.UserID, UserName: st.UserName, IsAdmin: st.IsAdmin, Status: Active}
+	v := Verdict{Hash: st.Hash, UserID: st.UserID, UserName: st.UserName, IsAdmin: st.IsAdmin, Status: Active,
+		Factor: st.Factor, Adopted: st.Source == "resolved"}
 	switch {
 	case st.Revoked():
 		v.Status = Revoked
@@ -266,6 +287,9 @@ func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Ve
 		t.mu.RLock()
 		v := e.verdict
 		t.mu.RUnlock()
+		if v.Status == Active && v.Adopted && t.refusal(ctx, v.UserID) != "" {
+			v.Status = Refused // the user enrolled after this token was adopted
+		}
 		if v.Status == Active || v.Status == APIKey {
 			e.seen(t.now())
 		}
@@ -331,12 +355,12 @@ func (t *Table) remember(v Verdict, ttl time.Duration) Verdict {
 }
 
 func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jellyfin.Owner, ip string) (Verdict, error) {
-	v := Verdict{Hash: h, Status: Active, UserID: o.UserID, UserName: o.UserName, IsAdmin: o.IsAdmin}
-	if t.opt.Strict {
+	v := Verdict{Hash: h, Status: Active, UserID: o.UserID, UserName: o.UserName, IsAdmin: o.IsAdmin, Adopted: true}
+	if why := t.refusal(ctx, o.UserID); why != "" {
 		v.Status = Refused
-		t.log.Warn("refused a token the gateway never issued", "token", h.Short(), "user", o.UserName, "ip", ip)
+		t.log.Warn("refused a token the gateway never issued", "token", h.Short(), "user", o.UserName, "ip", ip, "why", why)
 		t.audit(ctx, store.AuditEvent{Kind: audit.TokenRejected, UserID: o.UserID, UserName: o.UserName, IP: ip,
-			Detail: "token not issued through the gateway (strict)"})
+			Detail: "token not issued through the gateway (" + why + ")"})
 		return t.remember(v, t.opt.CacheTTL), nil
 	}
 	st := store.Token{Hash: h, Kind: store.KindSession, UserID: o.UserID, UserName: o.UserName,
@@ -346,6 +370,17 @@ func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jell
 	}
 	t.log.Info("adopted a token issued outside the gateway", "token", h.Short(), "user", o.UserName, "ip", ip)
 	return t.remember(v, t.opt.CacheTTL), nil
+}
+
+// refusal says why an unreleased token of userID is refused, or "".
+func (t *Table) refusal(ctx context.Context, userID string) string {
+	switch {
+	case t.opt.Strict:
+		return "strict"
+	case t.opt.Policy != nil && t.opt.Policy.ReleasedOnly(ctx, userID):
+		return "the user has a second factor"
+	}
+	return ""
 }
 
 func (t *Table) adoptAPIKey(ctx context.Context, token string, h Hash) (Verdict, error) {
@@ -392,7 +427,7 @@ func (t *Table) put(ctx context.Context, token string, st store.Token) error {
 func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, error) {
 	h := HashOf(token)
 	st := store.Token{Hash: h, Kind: store.KindSession, UserID: is.UserID, UserName: is.UserName, IsAdmin: is.IsAdmin,
-		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source}
+		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source, Factor: is.Factor}
 	if err := t.put(ctx, token, st); err != nil {
 		return h, err
 	}

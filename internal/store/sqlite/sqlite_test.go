@@ -44,7 +44,7 @@ func sampleToken(name string, created time.Time) store.Token {
 	return store.Token{
 		Hash: hashOf(name), Kind: store.KindSession, UserID: "u-" + name, UserName: name,
 		IsAdmin: true, DeviceID: "dev", Client: "Jellyfin Web", DeviceName: "Firefox",
-		IP: "192.0.2.7", Source: "login", Sealed: []byte{1, 2, 3}, CreatedAt: created,
+		IP: "192.0.2.7", Source: "login", Factor: "totp", Sealed: []byte{1, 2, 3}, CreatedAt: created,
 		LastSeenAt: created.Add(time.Minute),
 	}
 }
@@ -226,7 +226,7 @@ func TestPutTokenReplacesButKeepsRevocation(t *testing.T) {
 	if err := s.PutToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	tok.UserName, tok.IsAdmin, tok.IP = "renamed", false, "198.51.100.1"
+	tok.UserName, tok.IsAdmin, tok.IP, tok.Factor = "renamed", false, "198.51.100.1", "recovery"
 	if err := s.PutToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestPutTokenReplacesButKeepsRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = s.Token(ctx, tok.Hash)
-	if !got.RevokedAt.Equal(t0.Add(time.Hour)) || !got.LoggedOutAt.Equal(t0.Add(2*time.Hour)) {
+	if !got.RevokedAt.Equal(t0.Add(time.Hour)) || !got.LoggedOutAt.Equal(t0.Add(2*time.Hour)) || got.Factor != "recovery" {
 		t.Fatalf("storing again lost the revocation or logout: %+v", got)
 	}
 }

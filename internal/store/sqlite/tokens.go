@@ -12,18 +12,18 @@ import (
 )
 
 const tokenColumns = `hash, kind, user_id, user_name, is_admin, device_id, client, device_name,
-	ip, source, sealed, created_at, last_seen_at, revoked_at, logged_out_at`
+	ip, source, factor, sealed, created_at, last_seen_at, revoked_at, logged_out_at`
 
 // Replacing a token keeps an earlier revocation or logout: once dead in the
 // gateway or in Jellyfin, a token never comes back to life by being stored
 // again.
 const putTokenSQL = `INSERT INTO tokens (` + tokenColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 	ON CONFLICT (hash) DO UPDATE SET
 		kind = excluded.kind, user_id = excluded.user_id, user_name = excluded.user_name,
 		is_admin = excluded.is_admin, device_id = excluded.device_id, client = excluded.client,
 		device_name = excluded.device_name, ip = excluded.ip, source = excluded.source,
-		sealed = excluded.sealed, created_at = excluded.created_at,
+		factor = excluded.factor, sealed = excluded.sealed, created_at = excluded.created_at,
 		last_seen_at = excluded.last_seen_at,
 		revoked_at = COALESCE(tokens.revoked_at, excluded.revoked_at),
 		logged_out_at = COALESCE(tokens.logged_out_at, excluded.logged_out_at)`
@@ -33,7 +33,7 @@ const putTokenSQL = `INSERT INTO tokens (` + tokenColumns + `)
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	return s.write(ctx, "storing token", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, putTokenSQL, t.Hash[:], string(t.Kind), t.UserID, t.UserName,
-			t.IsAdmin, t.DeviceID, t.Client, t.DeviceName, t.IP, t.Source, t.Sealed,
+			t.IsAdmin, t.DeviceID, t.Client, t.DeviceName, t.IP, t.Source, t.Factor, t.Sealed,
 			nanos(t.CreatedAt), nullNanos(t.LastSeenAt), nullNanos(t.RevokedAt), nullNanos(t.LoggedOutAt))
 		return err
 	})
@@ -217,7 +217,7 @@ func scanToken(r scanner) (store.Token, error) {
 		created, seen, revoked, out sql.NullInt64
 	)
 	err := r.Scan(&hash, &kind, &t.UserID, &t.UserName, &t.IsAdmin, &t.DeviceID, &t.Client, &t.DeviceName,
-		&t.IP, &t.Source, &t.Sealed, &created, &seen, &revoked, &out)
+		&t.IP, &t.Source, &t.Factor, &t.Sealed, &created, &seen, &revoked, &out)
 	if err != nil {
 		return store.Token{}, err
 	}

@@ -1,0 +1,211 @@
+// Package signin decides what happens to a sign-in after Jellyfin accepted
+// the password: release the token, withhold it behind a challenge, or refuse
+// it the way a wrong password is refused. It owns the second factor's
+// records (enrollment, recovery codes, challenges, trusted browsers, devices)
+// and the policy that says who needs one.
+//
+// 2FA is decided on the user id in Jellyfin's answer, never on the name the
+// client typed; the name is used only to decide, before Jellyfin answers,
+// whether "password;code" is to be split.
+package signin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/device"
+	"github.com/jellyguard/jellyguard/internal/factor/slowhash"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/tokens"
+)
+
+// Errors the pages show in plain words.
+var (
+	ErrBadCode      = errors.New("that code is not right")
+	ErrExpired      = errors.New("this sign-in has expired; please sign in again")
+	ErrThrottled    = errors.New("too many attempts; wait a minute and try again")
+	ErrUnauthorized = errors.New("sign in to Jellyfin first")
+	ErrCodeRequired = errors.New("a current code is needed for this")
+	ErrNotFound     = errors.New("not found")
+)
+
+// Options are the service's dependencies.
+type Options struct {
+	Config   *config.Config
+	Store    store.Store
+	Keys     *secret.Keys
+	Audit    *audit.Log
+	Tokens   *tokens.Table
+	Jellyfin *jellyfin.Client // for the direct sign-in page
+	Hasher   *slowhash.Hasher // nil: one with concurrency 2
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Service is the sign-in service. Create it with New.
+type Service struct {
+	opt  Options
+	tf   config.TwoFactorConfig
+	log  *slog.Logger
+	now  func() time.Time
+	hash *slowhash.Hasher
+
+	userLimit *device.Limiter // code attempts per user
+	ipLimit   *device.Limiter // code attempts per address
+	notices   *device.Limiter // pending-device notices per user
+
+	mu       sync.Mutex
+	enrolled map[string]enrolledEntry // ReleasedOnly cache
+	pending  map[string]pendingTOTP   // enrollments begun, not confirmed
+	qc       map[string]*qcRequest    // Quick Connect requests by secret
+}
+
+type enrolledEntry struct {
+	yes     bool
+	checked time.Time
+}
+
+// New returns the service.
+func New(o Options) *Service {
+	s := &Service{opt: o, tf: o.Config.TwoFactor, log: o.Logger, now: o.Now, hash: o.Hasher,
+		enrolled: map[string]enrolledEntry{}, pending: map[string]pendingTOTP{}, qc: map[string]*qcRequest{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.hash == nil {
+		s.hash = slowhash.New(2)
+	}
+	s.userLimit = device.NewLimiter(10, time.Minute, s.now)
+	s.ipLimit = device.NewLimiter(30, time.Minute, s.now)
+	s.notices = device.NewLimiter(3, time.Hour, s.now)
+	return s
+}
+
+// ReleasedOnly reports whether userID has a second factor, so that tokens
+// the gateway did not release are refused for them (tokens.Policy). It is
+// asked on every request of an adopted token, so answers are cached for a
+// few seconds; changes made here invalidate the cache at once.
+func (s *Service) ReleasedOnly(ctx context.Context, userID string) bool {
+	now := s.now()
+	s.mu.Lock()
+	e, ok := s.enrolled[userID]
+	s.mu.Unlock()
+	if ok && now.Sub(e.checked) < 10*time.Second {
+		return e.yes
+	}
+	yes := s.isEnrolled(ctx, userID)
+	s.mu.Lock()
+	s.enrolled[userID] = enrolledEntry{yes: yes, checked: now}
+	s.mu.Unlock()
+	return yes
+}
+
+func (s *Service) forgetEnrollment(userID string) {
+	s.mu.Lock()
+	delete(s.enrolled, userID)
+	s.mu.Unlock()
+}
+
+// isEnrolled reports whether the user has a confirmed TOTP enrollment.
+func (s *Service) isEnrolled(ctx context.Context, userID string) bool {
+	t, err := s.opt.Store.TOTP(ctx, userID)
+	return err == nil && t.Confirmed
+}
+
+// need says whether a user must pass a second factor, and whether they can.
+type need struct {
+	required bool
+	enrolled bool
+	grace    bool // required, not enrolled, still in the grace period
+	account  store.Account
+}
+
+func (s *Service) needOf(ctx context.Context, userID string, isAdmin bool) need {
+	acct, _ := s.opt.Store.Account(ctx, userID)
+	n := need{enrolled: s.isEnrolled(ctx, userID), account: acct}
+	switch {
+	case acct.Requirement == store.RequireNever:
+		n.required = false
+	case n.enrolled, acct.Requirement == store.RequireAlways, s.tf.Require == "all":
+		n.required = true
+	case s.tf.Require == "admins" && isAdmin:
+		n.required = true
+	}
+	if n.required && !n.enrolled {
+		first := acct.FirstSeenAt
+		if first.IsZero() {
+			first = s.now()
+		}
+		n.grace = s.now().Before(first.Add(s.tf.GracePeriod))
+	}
+	return n
+}
+
+// touchAccount keeps the account's name and admin flag current (a rename
+// in Jellyfin must move the "password;code" lookup with it).
+func (s *Service) touchAccount(ctx context.Context, userID, name string, isAdmin bool) {
+	acct, err := s.opt.Store.Account(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("reading account failed", "user", name, "err", err)
+		return
+	}
+	if err == nil && acct.UserName == name && acct.IsAdmin == isAdmin {
+		return
+	}
+	now := s.now()
+	acct.UserID, acct.UserName, acct.NameFolded, acct.IsAdmin, acct.UpdatedAt = userID, name, fold(name), isAdmin, now
+	if acct.FirstSeenAt.IsZero() {
+		acct.FirstSeenAt = now
+	}
+	if err := s.opt.Store.PutAccount(ctx, acct); err != nil {
+		s.log.Warn("storing account failed", "user", name, "err", err)
+	}
+}
+
+// fold is how Jellyfin compares user names: without regard to case.
+func fold(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+func (s *Service) onLAN(a netip.Addr) bool {
+	for _, p := range s.opt.Config.LANPrefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) record(ctx context.Context, ev store.AuditEvent) {
+	if s.opt.Audit == nil {
+		return
+	}
+	if _, err := s.opt.Audit.Record(context.WithoutCancel(ctx), ev); err != nil {
+		s.log.Error("writing audit event failed", "kind", ev.Kind, "err", err)
+	}
+}
+
+// Run sweeps expired challenges (logging their withheld tokens out) until
+// ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.sweep(ctx)
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// layout is what the shared layout needs; every page embeds it.
+type layout struct {
+	Title      string
+	Base       string
+	ServerName string
+	Scripts    []string // static file names, loaded with defer
+	Wide       bool
+}
+
+func (h *handler) layout(title string, scripts ...string) layout {
+	return layout{Title: title, Base: h.base, ServerName: h.opts.ServerName, Scripts: scripts}
+}
+
+type messagePage struct {
+	layout
+	Text string
+	Link string
+}
+
+type challengePage struct {
+	layout
+	Action       string
+	UserName     string
+	Error        string
+	AttemptsLeft int
+	ExpiresIn    string
+	Remember     bool
+	Web          string
+}
+
+type loginPage struct {
+	layout
+	Action   string
+	UserName string
+	Error    string
+	Remember bool
+	FocusOn  string // "code" after a missing code
+	Web      string
+}
+
+type handoffPage struct {
+	layout
+	ServerID, UserID, Token, DeviceID string
+	Address                           string // <scheme>://<host><base>, jellyfin-web's ManualAddress
+	Target                            string // <base>/web/
+}
+
+type setupPage struct {
+	layout
+	API    string
+	Web    string
+	Issuer string
+}
+
+// challengeID reads the challenge id from its cookie; never from the URL.
+func (h *handler) challengeID(r *http.Request) string {
+	c, err := r.Cookie(h.cookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (h *handler) showChallenge(w http.ResponseWriter, r *http.Request) {
+	id := h.challengeID(r)
+	if id == "" {
+		h.challengeGone(w, r)
+		return
+	}
+	info, err := h.svc.Challenge(r.Context(), id)
+	if err != nil {
+		h.challengeFailed(w, r, err)
+		return
+	}
+	h.renderChallenge(w, http.StatusOK, info, "", false)
+}
+
+func (h *handler) submitChallenge(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	id := h.challengeID(r)
+	if id == "" {
+		h.challengeGone(w, r)
+		return
+	}
+	code := normalizeCode(r.PostForm.Get("code"))
+	remember := checked(r.PostForm.Get("remember"))
+	if code == "" {
+		h.challengeAgain(w, r, id, "Enter the code from your authenticator app.", remember)
+		return
+	}
+	c := h.client(r)
+	rel, err := h.svc.CompleteChallenge(r.Context(), id, code, remember, c)
+	switch {
+	case err == nil:
+		h.clearChallengeCookie(w, c)
+		h.handoff(w, r, rel, c)
+	case errors.Is(err, ErrBadCode):
+		h.challengeAgain(w, r, id, "That code didn't work. Check it and try again.", remember)
+	default:
+		h.challengeFailed(w, r, err)
+	}
+}
+
+// challengeAgain shows the challenge form again with an error and the
+// attempts now left.
+func (h *handler) challengeAgain(w http.ResponseWriter, r *http.Request, id, msg string, remember bool) {
+	info, err := h.svc.Challenge(r.Context(), id)
+	if err != nil {
+		h.challengeFailed(w, r, err)
+		return
+	}
+	h.renderChallenge(w, http.StatusBadRequest, info, msg, remember)
+}
+
+func (h *handler) renderChallenge(w http.ResponseWriter, status int, info ChallengeInfo, msg string, remember bool) {
+	h.render(w, status, "challenge.html", challengePage{
+		layout:       h.layout("Two-step verification", "challenge.js"),
+		Action:       h.url("challenge"),
+		UserName:     info.UserName,
+		Error:        msg,
+		AttemptsLeft: info.AttemptsLeft,
+		ExpiresIn:    expiresIn(info.ExpiresAt, time.Now()),
+		Remember:     remember,
+		Web:          h.webURL(),
+	})
+}
+
+// challengeFailed shows why a challenge cannot go on.
+func (h *handler) challengeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrThrottled):
+		h.message(w, http.StatusTooManyRequests, "Too many attempts",
+			"There were too many wrong codes. Wait a few minutes, then sign in to Jellyfin again.")
+	case errors.Is(err, ErrExpired), errors.Is(err, ErrUnauthorized):
+		h.clearChallengeCookie(w, h.client(r))
+		h.challengeGone(w, r)
+	default:
+		h.internalError(w, r, err)
+	}
+}
+
+func (h *handler) challengeGone(w http.ResponseWriter, _ *http.Request) {
+	h.message(w, http.StatusGone, "This sign-in has expired",
+		"This sign-in is no longer waiting for a code. Go back to Jellyfin and sign in again.")
+}
+
+func (h *handler) clearChallengeCookie(w http.ResponseWriter, c Client) {
+	ck := h.opts.ChallengeCookieFor("", c.HTTPS, time.Time{}) //nolint:gosec // G124: see ChallengeCookieFor
+	ck.MaxAge = -1
+	http.SetCookie(w, ck)
+}
+
+func (h *handler) showLogin(w http.ResponseWriter, _ *http.Request) {
+	h.renderLogin(w, http.StatusOK, loginPage{})
+}
+
+func (h *handler) submitLogin(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	user := strings.TrimSpace(f.Get("username"))
+	remember := checked(f.Get("remember"))
+	again := loginPage{UserName: user, Remember: remember}
+	if user == "" {
+		again.Error = "Enter your username."
+		h.renderLogin(w, http.StatusBadRequest, again)
+		return
+	}
+	c := h.client(r)
+	if id := strings.TrimSpace(f.Get("device_id")); id != "" && len(id) <= 256 {
+		c.DeviceID = id
+	}
+	rel, err := h.svc.PasswordLogin(r.Context(), user, f.Get("password"), normalizeCode(f.Get("code")), remember, c)
+	switch {
+	case err == nil:
+		h.handoff(w, r, rel, c)
+	case errors.Is(err, ErrCodeRequired):
+		again.Error, again.FocusOn = "Enter your password again, with the code from your authenticator app.", "code"
+		h.renderLogin(w, http.StatusUnauthorized, again)
+	case errors.Is(err, ErrBadCode), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrExpired):
+		again.Error = "That didn't work. Check your username, password and code, then try again."
+		h.renderLogin(w, http.StatusUnauthorized, again)
+	case errors.Is(err, ErrThrottled):
+		again.Error = "Too many attempts. Wait a few minutes, then try again."
+		h.renderLogin(w, http.StatusTooManyRequests, again)
+	default:
+		h.internalError(w, r, err)
+	}
+}
+
+func (h *handler) renderLogin(w http.ResponseWriter, status int, p loginPage) {
+	p.layout = h.layout("Sign in", "login.js")
+	p.Action = h.url("login")
+	p.Web = h.webURL()
+	h.render(w, status, "login.html", p)
+}
+
+// handoff renders the page that stores the session the way jellyfin-web
+// does and then opens jellyfin-web. The release's cookies go with it.
+func (h *handler) handoff(w http.ResponseWriter, r *http.Request, rel Release, c Client) {
+	for _, ck := range rel.Cookies {
+		if ck != nil {
+			http.SetCookie(w, ck)
+		}
+	}
+	scheme := "http"
+	if c.HTTPS {
+		scheme = "https"
+	}
+	h.render(w, http.StatusOK, "handoff.html", handoffPage{
+		layout:   h.layout("Signing in", "handoff.js"),
+		ServerID: rel.ServerID,
+		UserID:   rel.UserID,
+		Token:    rel.AccessToken,
+		DeviceID: rel.DeviceID,
+		Address:  scheme + "://" + r.Host + h.base,
+		Target:   h.webURL(),
+	})
+}
+
+func (h *handler) showSetup(w http.ResponseWriter, _ *http.Request) {
+	p := setupPage{
+		layout: h.layout("Two-step verification", "setup.js"),
+		API:    h.url("api/"),
+		Web:    h.webURL(),
+		Issuer: h.opts.Issuer,
+	}
+	p.Wide = true
+	h.render(w, http.StatusOK, "setup.html", p)
+}
+
+// parseForm reads a form body; it answers the request itself when it cannot.
+func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	err := r.ParseForm()
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.message(w, http.StatusRequestEntityTooLarge, "Request too large", "The form sent was too large.")
+		return false
+	}
+	h.message(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+	return false
+}
+
+// normalizeCode removes the white space people type or paste into codes.
+func normalizeCode(s string) string {
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func checked(v string) bool { return v != "" && v != "0" && v != "false" }
+
+// expiresIn says how long until t, in words; "" when t is zero.
+func expiresIn(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := t.Sub(now)
+	if d < time.Minute {
+		return "in less than a minute"
+	}
+	m := int(math.Ceil(d.Minutes()))
+	if m == 1 {
+		return "in 1 minute"
+	}
+	return fmt.Sprintf("in %d minutes", m)
+}
