@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"os"
 	"time"
 
@@ -106,7 +107,10 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.tokens = table
 	table.OnRevoke(g.conns.closeAll)
 	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,
-		Tokens: table, Jellyfin: g.jf, Logger: o.Logger})
+		Tokens: table, Jellyfin: g.jf, Logger: o.Logger,
+		FailureLine: func(ip netip.Addr, user, reason, client string) {
+			g.failures.write(failure{ip: ip, user: user, reason: reason, status: http.StatusUnauthorized, client: client})
+		}})
 	g.inject = []byte(web.InjectTag(cfg.BaseURL))
 	g.proxy = g.newProxy(transport)
 	g.pages = g.newPages()

@@ -188,6 +188,7 @@ func (s *Service) failChallenge(ctx context.Context, ch store.Challenge, c Clien
 	}
 	s.record(ctx, store.AuditEvent{Kind: "challenge.failed", UserID: ch.UserID, UserName: ch.UserName, IP: c.IP.String(),
 		Detail: fmt.Sprintf("wrong code (%d of %d)", n, s.tf.ChallengeAttempts)})
+	s.failureLine(c.IP, ch.UserName, "bad_code", ch.Client)
 	if n >= s.tf.ChallengeAttempts {
 		s.burn(ctx, ch.ID, "too many wrong codes")
 		return ErrThrottled

@@ -37,6 +37,7 @@ func (s *Service) PasswordLogin(ctx context.Context, user, password, code string
 		if kindOf(strings.TrimSpace(code)) == factor.CodeRecovery {
 			s.hash.Dummy(ctx)
 		}
+		s.failureLine(c.IP, user, "invalid_credentials", directClient)
 		return Release{}, ErrBadCode
 	}
 	if err != nil {
@@ -58,6 +59,7 @@ func (s *Service) PasswordLogin(ctx context.Context, user, password, code string
 		if a.code == "" && d.Reason == "second factor needed" {
 			return Release{}, ErrCodeRequired
 		}
+		s.failureLine(c.IP, user, "second_factor", directClient)
 		return Release{}, ErrBadCode
 	}
 	return s.releaseDirect(ctx, a, res, d, remember, c)

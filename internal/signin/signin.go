@@ -47,8 +47,11 @@ type Options struct {
 	Tokens   *tokens.Table
 	Jellyfin *jellyfin.Client // for the direct sign-in page
 	Hasher   *slowhash.Hasher // nil: one with concurrency 2
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// FailureLine writes the documented sign-in failure line for failures
+	// the pages see (a wrong code on the challenge page); nil: none.
+	FailureLine func(ip netip.Addr, user, reason, client string)
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service is the sign-in service. Create it with New.
@@ -184,6 +187,12 @@ func (s *Service) onLAN(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+func (s *Service) failureLine(ip netip.Addr, user, reason, client string) {
+	if s.opt.FailureLine != nil {
+		s.opt.FailureLine(ip, user, reason, client)
+	}
 }
 
 func (s *Service) record(ctx context.Context, ev store.AuditEvent) {
