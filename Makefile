@@ -2,7 +2,7 @@
 #
 #   make test    everything CI runs: formatting, vet, golangci-lint, unit,
 #                integration, fuzz seeds and end-to-end tests (installs what
-#                it needs: golangci-lint, the e2e npm packages)
+#                it needs: golangci-lint, Chromium, the e2e npm packages)
 #   make build   the binary in bin/
 #   make bench   benchmarks against direct access and nginx (installs nginx, wrk)
 

@@ -26,7 +26,7 @@ import (
 // of these.
 const (
 	buildTimeout    = 10 * time.Minute // go build of the binary (cold cache on 2 cores)
-	npmTimeout      = 5 * time.Minute  // npm ci of the SDK package
+	npmTimeout      = 5 * time.Minute  // npm ci of one Node package
 	startTimeout    = 30 * time.Second // demo: first stdout line
 	stopTimeout     = 10 * time.Second // demo: exit after SIGINT
 	cliTimeout      = 30 * time.Second // one CLI command
@@ -41,6 +41,8 @@ var (
 	binPath string
 	// sdkDir is the absolute path of e2e/sdk (the @jellyfin/sdk scripts).
 	sdkDir string
+	// browserDir is the absolute path of e2e/browser (the Chromium script).
+	browserDir string
 	// nodePath is the node executable.
 	nodePath string
 )
@@ -88,63 +90,79 @@ func buildBinary(dir string) error {
 	return nil
 }
 
-// prepareSDK finds node and makes sure e2e/sdk/node_modules holds exactly the
-// versions package.json pins, running `npm ci` when it does not.
+// prepareSDK finds node and makes sure the Node packages of the suite
+// (e2e/sdk and e2e/browser) hold exactly the versions their package.json
+// pins, running `npm ci` where they do not.
 func prepareSDK() error {
 	var err error
 	if nodePath, err = exec.LookPath("node"); err != nil {
-		return fmt.Errorf("node is not on PATH; the @jellyfin/sdk tests need Node 20 or newer: %v", err)
+		return fmt.Errorf("node is not on PATH; the @jellyfin/sdk and browser tests need Node 20 or newer: %v", err)
 	}
 	if sdkDir, err = filepath.Abs("sdk"); err != nil {
 		return err
 	}
-	missing := sdkMissing()
-	if missing == "" {
-		return nil
+	if browserDir, err = filepath.Abs("browser"); err != nil {
+		return err
 	}
-	fmt.Fprintf(os.Stderr, "e2e: %s; running npm ci in %s\n", missing, sdkDir)
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return fmt.Errorf("e2e/sdk/node_modules is incomplete and npm is not on PATH to install it: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = sdkDir
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("npm ci --no-audit --no-fund in %s failed (%v):\n%s", sdkDir, err, out)
-	}
-	if missing := sdkMissing(); missing != "" {
-		return fmt.Errorf("after npm ci in %s: %s", sdkDir, missing)
+	for _, dir := range []string{sdkDir, browserDir} {
+		if err := prepareNodePackage(dir); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// sdkMissing returns "" when every dependency pinned in sdk/package.json is
-// installed at its pinned version, or a description of the first that is not.
-func sdkMissing() string {
-	raw, err := os.ReadFile(filepath.Join(sdkDir, "package.json"))
+// prepareNodePackage runs `npm ci` in dir unless its node_modules already
+// holds every pinned dependency.
+func prepareNodePackage(dir string) error {
+	missing := nodeMissing(dir)
+	if missing == "" {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "e2e: %s; running npm ci in %s\n", missing, dir)
+	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return fmt.Sprintf("cannot read sdk/package.json: %v", err)
+		return fmt.Errorf("%s/node_modules is incomplete and npm is not on PATH to install it: %v", dir, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("npm ci --no-audit --no-fund in %s failed (%v):\n%s", dir, err, out)
+	}
+	if missing := nodeMissing(dir); missing != "" {
+		return fmt.Errorf("after npm ci in %s: %s", dir, missing)
+	}
+	return nil
+}
+
+// nodeMissing returns "" when every dependency pinned in dir/package.json is
+// installed at its pinned version, or a description of the first that is not.
+func nodeMissing(dir string) string {
+	base := filepath.Base(dir)
+	raw, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return fmt.Sprintf("cannot read %s/package.json: %v", base, err)
 	}
 	var pkg struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
 	if err := json.Unmarshal(raw, &pkg); err != nil {
-		return fmt.Sprintf("sdk/package.json: %v", err)
+		return fmt.Sprintf("%s/package.json: %v", base, err)
 	}
 	for name, want := range pkg.Dependencies {
-		raw, err := os.ReadFile(filepath.Join(sdkDir, "node_modules", name, "package.json"))
+		raw, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
 		if err != nil {
-			return fmt.Sprintf("%s is not installed", name)
+			return fmt.Sprintf("%s (%s) is not installed", name, base)
 		}
 		var got struct {
 			Version string `json:"version"`
 		}
 		if err := json.Unmarshal(raw, &got); err != nil || got.Version != want {
-			return fmt.Sprintf("%s is installed at %q, package.json pins %q", name, got.Version, want)
+			return fmt.Sprintf("%s is installed at %q, %s/package.json pins %q", name, got.Version, base, want)
 		}
 	}
 	return ""
@@ -318,8 +336,15 @@ var loopbackURL = regexp.MustCompile(`^http://127\.0\.0\.1:[1-9][0-9]*$`)
 // data directory and reads the line that describes it.
 func startDemo(t *testing.T) *demo {
 	t.Helper()
+	return startDemoEnv(t, nil)
+}
+
+// startDemoEnv is startDemo with extra environment variables (for example
+// JELLYGUARD_<KEY> settings) for the demo process.
+func startDemoEnv(t *testing.T, env []string) *demo {
+	t.Helper()
 	data := t.TempDir()
-	p := startProc(t, "demo", data, nil,
+	p := startProc(t, "demo", data, env,
 		"demo", "--json", "--listen", "127.0.0.1:0", "--jellyfin-listen", "127.0.0.1:0", "--data", data)
 	line := p.nextLine(t, startTimeout)
 	d := &demo{proc: p}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests or benchmarks need when it is missing, so that
 # `make test` works on a fresh Debian machine with Go installed.
-#   install-deps.sh test    npm packages of the end-to-end suite
+#   install-deps.sh test    npm packages of the end-to-end suite, and Debian's
+#                           chromium for its browser test
 #   install-deps.sh bench   nginx and wrk (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,10 @@ need_npm() {
 case "${1:-test}" in
   test)
     need_npm e2e/sdk
+    # The browser test drives Debian's chromium through playwright-core,
+    # which downloads no browser of its own.
+    [ -x /usr/bin/chromium ] || need_apt chromium
+    need_npm e2e/browser
     ;;
   bench)
     need_apt nginx-light wrk curl util-linux

@@ -15,7 +15,7 @@ import (
 func (g *Gateway) newPages() http.Handler {
 	site := web.Handler(g.signin, web.Options{
 		BasePath: g.cfg.BaseURL, Issuer: g.cfg.TwoFactor.Issuer, ClientFrom: g.webClient,
-		ChallengeCookie: signin.ChallengeCookie, Logger: g.log,
+		ChallengeCookie: signin.ChallengeCookie, Logger: g.log, TrustDays: g.cfg.TwoFactor.TrustDays,
 	})
 	limit := int64(g.cfg.Limits.GatewayBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,9 @@ type Options struct {
 	ChallengeCookie string
 	// Logger receives errors the pages cannot show. Default slog.Default().
 	Logger *slog.Logger
+	// TrustDays is how long a trusted browser skips the challenge, as
+	// configured; the pages say so. Default 30.
+	TrustDays int
 }
 
 // DefaultChallengeCookie is the challenge cookie's name when
@@ -93,6 +96,9 @@ func Handler(svc Service, opts Options) http.Handler {
 	}
 	if h.opts.ServerName == "" {
 		h.opts.ServerName = "Jellyfin"
+	}
+	if h.opts.TrustDays <= 0 {
+		h.opts.TrustDays = 30
 	}
 	if h.log == nil {
 		h.log = slog.Default()

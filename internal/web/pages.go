@@ -17,10 +17,11 @@ type layout struct {
 	ServerName string
 	Scripts    []string // static file names, loaded with defer
 	Wide       bool
+	TrustDays  int // how long "trust this browser" lasts
 }
 
 func (h *handler) layout(title string, scripts ...string) layout {
-	return layout{Title: title, Base: h.base, ServerName: h.opts.ServerName, Scripts: scripts}
+	return layout{Title: title, Base: h.base, ServerName: h.opts.ServerName, Scripts: scripts, TrustDays: h.opts.TrustDays}
 }
 
 type messagePage struct {

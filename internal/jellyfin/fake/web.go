@@ -1,6 +1,8 @@
 package fake
 
 import (
+	"crypto/sha256"
+	_ "embed" // the stand-in app script
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,8 +10,53 @@ import (
 
 // IndexHTML is the stand-in for jellyfin-web's index.html served at
 // /web/index.html and /web/ (§10.1), so gateways that inject into the web
-// index have a fixed page to work on.
-const IndexHTML = `<!DOCTYPE html><html><head><title>Jellyfin</title></head><body><div id="reactRoot">stand-in</div></body></html>`
+// index have a fixed page to work on. Like the real file it loads its
+// script with defer from <head>, and it keeps a </head> for injection. The
+// page is a small stand-in of the app: a status line, the login form and an
+// error line; standin.js gives it jellyfin-web's behaviour.
+const IndexHTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Jellyfin</title>
+<link rel="stylesheet" href="main.jellyfin.bundle.css">
+<script src="standin.js" defer></script>
+</head>
+<body>
+<div id="reactRoot">
+<h1>Jellyfin</h1>
+<p id="status" role="status"></p>
+<form id="loginForm" hidden>
+<label for="username">User</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+<button id="login" type="submit">Sign In</button>
+</form>
+<p id="error" role="alert" hidden></p>
+</div>
+</body>
+</html>
+`
+
+// standInJS is the stand-in app's script, served at /web/standin.js: on
+// load it checks the token saved in localStorage "jellyfin_credentials"
+// (§10.2), and its login form sends jellyfin-web's own sign-in fetch and
+// stores the answer the same way (§10.3).
+//
+//go:embed standin.js
+var standInJS string
+
+// standInCSS styles the stand-in page (the bundle's stylesheet).
+const standInCSS = `/* jellyfin-web stand-in */
+[hidden] { display: none !important; }
+body { background: #101010; color: #eee; font: 16px/1.4 system-ui, sans-serif; margin: 0; }
+#reactRoot { max-width: 22em; margin: 3em auto; padding: 0 1em; }
+form { display: grid; gap: .5em; }
+input, button { font: inherit; padding: .5em; }
+#error { color: #f66; }
+`
 
 // webFile is one file of the stand-in web directory.
 type webFile struct {
@@ -22,8 +69,9 @@ type webFile struct {
 // wrappers that look for main.*.bundle.js recognise the app (clients.md §2).
 var webFiles = map[string]webFile{
 	"index.html":               {"text/html", IndexHTML},
+	"standin.js":               {"text/javascript", standInJS},
 	"main.jellyfin.bundle.js":  {"text/javascript", "/* jellyfin-web stand-in */\nwindow.jellyfinStandIn = true;\n"},
-	"main.jellyfin.bundle.css": {"text/css", "/* jellyfin-web stand-in */\nbody { background: #101010; }\n"},
+	"main.jellyfin.bundle.css": {"text/css", standInCSS},
 	"manifest.json":            {"application/json", `{"name":"Jellyfin","short_name":"Jellyfin","start_url":"index.html"}`},
 	"config.json":              {"application/json", `{"multiserver":false,"servers":[]}`},
 }
@@ -56,7 +104,8 @@ func (s *Server) serveWeb(c *call) bool {
 	}
 	h := c.w.Header()
 	h.Set("Content-Type", f.ctype)
-	h.Set("ETag", fmt.Sprintf(`"%x"`, contentDate.Unix()^int64(len(f.body))))
+	sum := sha256.Sum256([]byte(f.body))
+	h.Set("ETag", fmt.Sprintf(`"%x"`, sum[:8]))
 	if name == "index.html" {
 		h.Set("Cache-Control", "no-cache")
 	}
