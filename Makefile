@@ -54,6 +54,7 @@ fuzz:
 bench:
 	@scripts/install-deps.sh bench
 	$(GO) run ./bench
+	$(GO) test -run '^$$' -bench 'Pipeline|LoginRefusals' -benchtime 30x ./bench/ ./internal/gateway/
 
 clean:
 	rm -rf bin

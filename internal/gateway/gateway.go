@@ -58,6 +58,7 @@ type Gateway struct {
 	failures *failureLog
 	pages    http.Handler
 	signin   *signin.Service
+	pace     *pacer
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
 
@@ -87,6 +88,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		trusted:  newPrefixSet(cfg.TrustedPrefixes),
 		conns:    newTracker(),
 		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", o.Logger),
+		pace:     newPacer(3 * time.Second),
 	}
 	transport := o.Transport
 	if transport == nil {

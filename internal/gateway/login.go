@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/device"
@@ -33,6 +34,7 @@ const challengeHeader = "X-Jellyguard-Challenge"
 
 // loginRequest is what the gateway read from a login request.
 type loginRequest struct {
+	start    time.Time
 	username string
 	info     jellyfin.AuthInfo
 	attempt  *signin.Attempt
@@ -67,6 +69,7 @@ func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope
 		}
 		return false
 	}
+	sc.login.start = time.Now()
 	sc.login.info = jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
 	sc.login.attempt = g.newAttempt(r, sc)
 	switch sc.route.Class {
@@ -146,6 +149,7 @@ func (g *Gateway) loginResponse(resp *http.Response, sc *scope) error {
 		g.loginFailed(resp, sc, reasonFor(resp.StatusCode))
 		if resp.StatusCode == http.StatusUnauthorized {
 			setLoginFailure(resp)
+			g.pace.hold(resp.Request.Context(), sc.login.start)
 			return nil
 		}
 	}
@@ -187,6 +191,9 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 		return &withheldError{status: http.StatusBadGateway, body: jellyfinError}
 	}
 	d, err := g.signin.Decide(ctx, sc.login.attempt, res)
+	if sc.route.Class != jellyfin.ClassLoginQuickConnect {
+		g.pace.observe(time.Since(sc.login.start))
+	}
 	if err != nil {
 		g.log.Error("deciding on a sign-in failed; withholding it", "user", res.User.Name, "err", err)
 		return &withheldError{status: http.StatusServiceUnavailable, body: jellyfinError}
@@ -198,6 +205,7 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 	case signin.OutcomeDeny:
 		g.loginFailed(resp, sc, "second_factor")
 		setLoginFailure(resp)
+		g.pace.hold(ctx, sc.login.start)
 	default:
 		if err := g.release(resp, sc, res, d.Factor); err != nil {
 			return err

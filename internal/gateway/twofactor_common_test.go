@@ -53,7 +53,7 @@ type answer struct {
 	token  string
 }
 
-func readAnswer(t *testing.T, resp *http.Response) answer {
+func readAnswer(t testing.TB, resp *http.Response) answer {
 	t.Helper()
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
@@ -70,7 +70,7 @@ func readAnswer(t *testing.T, resp *http.Response) answer {
 
 // nativeLogin signs in as an app without a second-factor screen would:
 // AuthenticateByName, no web tag.
-func nativeLogin(t *testing.T, e *testutil.Env, user, password string, a app) answer {
+func nativeLogin(t testing.TB, e *testutil.Env, user, password string, a app) answer {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"Username": user, "Pw": password})
 	req := e.RawRequest(http.MethodPost, "/Users/AuthenticateByName", bytes.NewReader(body))
@@ -81,7 +81,7 @@ func nativeLogin(t *testing.T, e *testutil.Env, user, password string, a app) an
 
 // mustRefuse checks that a sign-in got the one refusal every failure gets,
 // with no token anywhere in it.
-func mustRefuse(t *testing.T, what string, a answer) {
+func mustRefuse(t testing.TB, what string, a answer) {
 	t.Helper()
 	if a.status != http.StatusUnauthorized {
 		t.Fatalf("%s: status %d, want 401: %s", what, a.status, a.body)
@@ -158,7 +158,7 @@ func mustBeLoggedOut(t *testing.T, e *testutil.Env, token, deviceID string, limi
 
 // enrollAlice signs alice in (no factor yet) and enrolls TOTP through the
 // Setup API with that session.
-func enrollAlice(t *testing.T, e *testutil.Env) (string, *testutil.Authenticator, []string) {
+func enrollAlice(t testing.TB, e *testutil.Env) (string, *testutil.Authenticator, []string) {
 	t.Helper()
 	token := e.MustLogin("alice", "alice-setup")
 	auth, codes := e.EnrollTOTP(token)
