@@ -40,6 +40,7 @@ type Config struct {
 	Jellyfin  JellyfinConfig  `yaml:"jellyfin"`
 	Tokens    TokensConfig    `yaml:"tokens"`
 	TwoFactor TwoFactorConfig `yaml:"two_factor"`
+	Shield    ShieldConfig    `yaml:"shield"`
 	Limits    LimitsConfig    `yaml:"limits"`
 	Log       LogConfig       `yaml:"log"`
 
@@ -48,6 +49,8 @@ type Config struct {
 	TrustedPrefixes []netip.Prefix `yaml:"-"`
 	// LANPrefixes are two_factor.lan_bypass, parsed.
 	LANPrefixes []netip.Prefix `yaml:"-"`
+	// ExemptPrefixes are shield.exempt, parsed.
+	ExemptPrefixes []netip.Prefix `yaml:"-"`
 
 	// Warnings are problems Validate found that do not stop the gateway,
 	// such as a key file other users can read. Callers log or print them.
@@ -119,6 +122,38 @@ type TwoFactorConfig struct {
 	// DeviceApproval is how long an approved device has to sign in.
 	// Default 1h.
 	DeviceApproval time.Duration `yaml:"device_approval"`
+}
+
+// ShieldConfig controls throttling and bans. Jellyfin's own lockout
+// disables an account until an administrator re-enables it, so anyone who
+// knows a user name can lock its owner out; the shield stops guessers
+// before Jellyfin's counter moves, without locking the owner out.
+type ShieldConfig struct {
+	// LoginsPerMinute is how many sign-in attempts one address may make per
+	// minute (IPv6 counted per /64). Default 20.
+	LoginsPerMinute int `yaml:"logins_per_minute"`
+	// UserFailures is how many failed sign-ins of one user name, from
+	// addresses that user never signed in from, may reach Jellyfin per
+	// user_window; further attempts get the wrong-password answer from the
+	// gateway. Keep it below Jellyfin's LoginAttemptsBeforeLockout. The
+	// user's own addresses (and trusted browsers) are never held back.
+	// Default 3.
+	UserFailures int `yaml:"user_failures"`
+	// UserWindow is the window of user_failures. Default 15m.
+	UserWindow time.Duration `yaml:"user_window"`
+	// BanFailures failed sign-ins from one address within ban_window ban
+	// it for ban_time; each repeat ban doubles, up to ban_time_max.
+	// Defaults 10, 10m, 24h, 720h.
+	BanFailures int           `yaml:"ban_failures"`
+	BanWindow   time.Duration `yaml:"ban_window"`
+	BanTime     time.Duration `yaml:"ban_time"`
+	BanTimeMax  time.Duration `yaml:"ban_time_max"`
+	// Exempt lists networks that are never banned nor throttled (besides
+	// the trusted proxies and two_factor.lan_bypass, which always are).
+	Exempt []string `yaml:"exempt"`
+	// KnownAddressDays is how long an address a user signed in from counts
+	// as theirs. Default 30.
+	KnownAddressDays int `yaml:"known_address_days"`
 }
 
 // LimitsConfig bounds what clients may send and how long they may take.

@@ -77,6 +77,24 @@ two_factor:
   # How long an approved device has to sign in.
   device_approval: 1h
 
+shield:
+  # Sign-in attempts one address may make per minute (IPv6 per /64).
+  logins_per_minute: 20
+  # Failed sign-ins of one user name from unfamiliar addresses that may reach
+  # Jellyfin per user_window (keep below Jellyfin's lockout setting).
+  user_failures: 3
+  user_window: 15m
+  # Failures from one address within ban_window that ban it for ban_time
+  # (doubling for repeat offenders, up to ban_time_max).
+  ban_failures: 10
+  ban_window: 10m
+  ban_time: 24h
+  ban_time_max: 720h
+  # Networks never banned or throttled (trusted proxies and lan_bypass always are).
+  exempt: []
+  # Days an address a user signed in from counts as theirs.
+  known_address_days: 30
+
 limits:
   # Largest login request body.
   login_body: 64KiB

@@ -38,6 +38,16 @@ func Default() Config {
 			TrustDays:         30,
 			DeviceApproval:    time.Hour,
 		},
+		Shield: ShieldConfig{
+			LoginsPerMinute:  20,
+			UserFailures:     3,
+			UserWindow:       15 * time.Minute,
+			BanFailures:      10,
+			BanWindow:        10 * time.Minute,
+			BanTime:          24 * time.Hour,
+			BanTimeMax:       30 * 24 * time.Hour,
+			KnownAddressDays: 30,
+		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,
 			GatewayBody:       1 * MiB,

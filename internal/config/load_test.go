@@ -162,6 +162,7 @@ func TestLoadFull(t *testing.T) {
 		TwoFactor: TwoFactorConfig{Issuer: "Family Media", Require: "admins", GracePeriod: 48 * time.Hour,
 			LANBypass: []string{"192.168.1.0/24"}, ChallengeTTL: 90 * time.Second, ChallengeAttempts: 3,
 			MaxOpenChallenges: 2, TrustDays: 14, DeviceApproval: 30 * time.Minute},
+		Shield: Default().Shield,
 		Limits: LimitsConfig{
 			LoginBody: 32 * KiB, GatewayBody: 2 * MB, HeaderBytes: 16 * KiB,
 			ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second,

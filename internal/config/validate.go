@@ -41,6 +41,7 @@ func (c *Config) validate() []error {
 	v.checkJellyfin()
 	v.checkTokens()
 	v.checkTwoFactor()
+	v.checkShield()
 	v.checkLimits()
 	v.checkLog()
 	v.checkAPIKey()
@@ -197,6 +198,31 @@ func (v *validator) checkTwoFactor() {
 			continue
 		}
 		v.c.LANPrefixes = appendNew(v.c.LANPrefixes, p...)
+	}
+}
+
+func (v *validator) checkShield() {
+	s := v.c.Shield
+	for key, n := range map[string]int{"shield.logins_per_minute": s.LoginsPerMinute, "shield.user_failures": s.UserFailures,
+		"shield.ban_failures": s.BanFailures, "shield.known_address_days": s.KnownAddressDays} {
+		if n < 1 {
+			v.failf(key, "must be at least 1 (got %d)", n)
+		}
+	}
+	v.positiveDuration("shield.user_window", s.UserWindow)
+	v.positiveDuration("shield.ban_window", s.BanWindow)
+	v.positiveDuration("shield.ban_time", s.BanTime)
+	if s.BanTimeMax < s.BanTime {
+		v.failf("shield.ban_time_max", "must be at least ban_time (%s), got %s", s.BanTime, s.BanTimeMax)
+	}
+	v.c.ExemptPrefixes = nil
+	for i, entry := range s.Exempt {
+		p, err := parseNetwork(entry)
+		if err != nil {
+			v.fail(fmt.Sprintf("shield.exempt[%d]", i), err)
+			continue
+		}
+		v.c.ExemptPrefixes = appendNew(v.c.ExemptPrefixes, p...)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
@@ -58,6 +59,8 @@ type Gateway struct {
 	failures *failureLog
 	pages    http.Handler
 	signin   *signin.Service
+	shield   *shield.Shield
+	keys     *secret.Keys
 	pace     *pacer
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
@@ -108,10 +111,15 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	g.tokens = table
 	table.OnRevoke(g.conns.closeAll)
+	g.keys = o.Keys
+	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan}); err != nil {
+		return nil, fmt.Errorf("loading the shield: %w", err)
+	}
 	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,
 		Tokens: table, Jellyfin: g.jf, Logger: o.Logger,
 		FailureLine: func(ip netip.Addr, user, reason, client string) {
 			g.failures.write(failure{ip: ip, user: user, reason: reason, status: http.StatusUnauthorized, client: client})
+			g.shield.Failed(context.Background(), shield.Login{Addr: ip, User: user, PasswordRight: reason != "invalid_credentials"})
 		}})
 	g.inject = []byte(web.InjectTag(cfg.BaseURL))
 	g.proxy = g.newProxy(transport)
@@ -121,6 +129,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 
 // Tokens returns the token table (the admin API and tests use it).
 func (g *Gateway) Tokens() *tokens.Table { return g.tokens }
+
+// Shield returns the shield (bans, throttles).
+func (g *Gateway) Shield() *shield.Shield { return g.shield }
 
 // Signin returns the sign-in service (the admin API and tests use it).
 func (g *Gateway) Signin() *signin.Service { return g.signin }
@@ -147,8 +158,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWatch()
 	go g.tokens.Watch(watchCtx, time.Second)
 	go g.signin.Run(watchCtx)
+	go g.shield.Watch(watchCtx, time.Second)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(&banListener{Listener: ln, g: g}) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)

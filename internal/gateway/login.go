@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/device"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
@@ -35,6 +37,7 @@ const challengeHeader = "X-Jellyguard-Challenge"
 // loginRequest is what the gateway read from a login request.
 type loginRequest struct {
 	start    time.Time
+	shield   shield.Login
 	username string
 	info     jellyfin.AuthInfo
 	attempt  *signin.Attempt
@@ -84,6 +87,15 @@ func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope
 		var qc struct{ Secret string }
 		_ = json.Unmarshal(body, &qc)
 		sc.login.attempt.QCSecret = qc.Secret
+	}
+	sc.login.shield = g.shieldLogin(r, sc)
+	if err := g.shield.Allow(r.Context(), sc.login.shield); err != nil {
+		g.loginFailed(r.Context(), sc, "throttled", http.StatusUnauthorized)
+		g.pace.hold(r.Context(), sc.login.start)
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, jellyfinError)
+		return false
 	}
 	r.Header.Del(webTagHeader)
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -146,7 +158,10 @@ func (g *Gateway) loginResponse(resp *http.Response, sc *scope) error {
 		}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		g.signin.Failed(resp.Request.Context(), sc.login.attempt)
-		g.loginFailed(resp, sc, reasonFor(resp.StatusCode))
+		g.loginFailed(resp.Request.Context(), sc, reasonFor(resp.StatusCode), resp.StatusCode)
+		if sc.route.Class != jellyfin.ClassLoginQuickConnect {
+			g.shield.Failed(resp.Request.Context(), sc.login.shield)
+		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			setLoginFailure(resp)
 			g.pace.hold(resp.Request.Context(), sc.login.start)
@@ -203,13 +218,17 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 		setLoginFailure(resp)
 		resp.Header.Set(challengeHeader, d.ChallengePath)
 	case signin.OutcomeDeny:
-		g.loginFailed(resp, sc, "second_factor")
+		g.loginFailed(ctx, sc, "second_factor", http.StatusUnauthorized)
+		l := sc.login.shield
+		l.PasswordRight = true
+		g.shield.Failed(ctx, l)
 		setLoginFailure(resp)
 		g.pace.hold(ctx, sc.login.start)
 	default:
 		if err := g.release(resp, sc, res, d.Factor); err != nil {
 			return err
 		}
+		g.shield.Succeeded(shield.Login{Addr: sc.client, User: firstNonEmpty(sc.login.username, res.User.Name)})
 		setBody(resp, body)
 	}
 	for _, c := range d.Cookies {
@@ -249,20 +268,16 @@ func firstNonEmpty(a, b string) string {
 }
 
 // loginFailed writes the documented failure line and an audit event.
-func (g *Gateway) loginFailed(resp *http.Response, sc *scope, reason string) {
-	if sc.route.Class == jellyfin.ClassLoginQuickConnect && reason != "second_factor" {
+func (g *Gateway) loginFailed(ctx context.Context, sc *scope, reason string, status int) {
+	if sc.route.Class == jellyfin.ClassLoginQuickConnect && reason != "second_factor" && reason != "throttled" {
 		return // an unknown or expired Quick Connect secret is not a password guess
 	}
 	user := sc.login.username
 	if sc.route.Class == jellyfin.ClassLoginLegacy {
 		user = sc.route.UserID
 	}
-	status := resp.StatusCode
-	if reason == "second_factor" {
-		status = http.StatusUnauthorized
-	}
 	g.failures.write(failure{ip: sc.client, user: user, reason: reason, status: status,
 		client: sc.login.info.Client, device: sc.login.info.Device})
-	g.record(resp.Request.Context(), store.AuditEvent{Kind: audit.SignInFailure, UserName: user,
+	g.record(ctx, store.AuditEvent{Kind: audit.SignInFailure, UserName: user,
 		IP: sc.clientIP, Detail: fmt.Sprintf("%s (HTTP %d), client %q", reason, status, sc.login.info.Client)})
 }

@@ -41,6 +41,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sc.clientIP = sc.client.String()
 	sc.proto = forwardedProto(r, sc.viaProxy)
 	sc.host = forwardedHost(r, sc.viaProxy)
+	if g.refuseBanned(w, sc) {
+		return
+	}
 	sc.route = jellyfin.Classify(r.Method, r.URL.EscapedPath(), g.cfg.BaseURL)
 	if sc.route.Class == jellyfin.ClassGateway {
 		g.pages.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, sc)))

@@ -112,6 +112,7 @@ type UserSummary struct {
 // use, and several processes (serve and the CLI) may use one database at once.
 type Store interface {
 	FactorStore
+	ShieldStore
 
 	// PutToken inserts or replaces the token with t.Hash.
 	PutToken(ctx context.Context, t Token) error

@@ -39,6 +39,9 @@ type Options struct {
 	Configure func(*config.Config)
 	// NoAPIKey leaves the gateway without a Jellyfin API key.
 	NoAPIKey bool
+	// Wrap, when set, wraps the emulator: a tap that watches what reaches
+	// Jellyfin.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Env is a running gateway with its emulator.
@@ -77,6 +80,9 @@ func Start(t testing.TB, o Options) *Env {
 			e.APIKey = e.Fake.AddAPIKey("jellyguard")
 		}
 		upstream = e.Fake
+		if o.Wrap != nil {
+			upstream = o.Wrap(e.Fake)
+		}
 	}
 	e.FakeURL = serve(t, upstream)
 	e.startGateway(o)
@@ -89,6 +95,9 @@ func (e *Env) startGateway(o Options) {
 	cfg := config.Default()
 	cfg.Upstream, cfg.Data, cfg.APIKey = e.FakeURL, dir, e.APIKey
 	cfg.Listen = "127.0.0.1:0"
+	// Tests of other features make many failed sign-ins from one address;
+	// tests of the shield set their own limits.
+	cfg.Shield.LoginsPerMinute, cfg.Shield.UserFailures, cfg.Shield.BanFailures = 100000, 100000, 100000
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}

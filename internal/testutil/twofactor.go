@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/factor/totp"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
-	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 )
 
 // Issued records every access token the emulator put into a sign-in answer
@@ -92,34 +90,9 @@ func StartRecording(t testing.TB, o Options) (*Env, *Issued) {
 	if o.Upstream != nil {
 		t.Fatal("StartRecording runs the emulator itself")
 	}
-	f := fake.New(o.Fake)
-	f.UpdateNetwork(func(n *fake.NetworkConfig) { n.KnownProxies = []string{"127.0.0.1"} })
-	passwords := map[string]string{}
-	for _, u := range []struct {
-		name  string
-		admin bool
-	}{{"admin", true}, {"alice", false}, {"bob", false}} {
-		pw := u.name + "-password"
-		f.AddUser(u.name, pw, u.admin)
-		passwords[u.name] = pw
-	}
-	key := ""
-	if !o.NoAPIKey {
-		key = f.AddAPIKey("jellyguard")
-	}
 	is := &Issued{byDevice: map[string][]string{}}
-	configure := o.Configure
-	o.Upstream = is.tap(f)
-	o.NoAPIKey = true
-	o.Configure = func(c *config.Config) {
-		c.APIKey = key
-		if configure != nil {
-			configure(c)
-		}
-	}
-	e := Start(t, o)
-	e.Fake, e.APIKey, e.Passwords = f, key, passwords
-	return e, is
+	o.Wrap = is.tap
+	return Start(t, o), is
 }
 
 // Eventually polls cond every 50ms until it holds or limit passes, and

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/jellyguard/jellyguard/internal/device"
+	"github.com/jellyguard/jellyguard/internal/shield"
+	"github.com/jellyguard/jellyguard/internal/store"
+)
+
+// banListener drops connections from banned addresses at accept, before any
+// HTTP is read — when the TCP peer is the client itself. Behind a trusted
+// proxy the client is only known from X-Forwarded-For, so the pipeline
+// refuses those requests instead.
+type banListener struct {
+	net.Listener
+	g *Gateway
+}
+
+func (l *banListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
+		ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+		if err != nil {
+			return c, nil
+		}
+		peer := ap.Addr().Unmap()
+		if l.g.trusted.contains(peer) {
+			return c, nil
+		}
+		if _, banned := l.g.shield.Banned(peer); !banned {
+			return c, nil
+		}
+		_ = c.Close()
+	}
+}
+
+// refuseBanned answers a banned client with a fast 403 that never reaches
+// Jellyfin.
+func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
+	if _, banned := g.shield.Banned(sc.client); !banned || g.shield.Exempt(sc.client) {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte("Forbidden.\n"))
+	return true
+}
+
+// shieldLogin is what the shield is told about a sign-in attempt.
+func (g *Gateway) shieldLogin(r *http.Request, sc *scope) shield.Login {
+	l := shield.Login{Addr: sc.client, User: sc.login.username}
+	if l.User == "" && sc.route.UserID != "" {
+		l.User = "id:" + sc.route.UserID // the legacy route names the user by id
+	}
+	if c, err := r.Cookie(device.CookieName); err == nil {
+		_, err := device.Decode(g.keys, c.Value, timeNow())
+		l.Trusted = err == nil
+	}
+	return l
+}
+
+func (g *Gateway) auditBan(b store.Ban) {
+	g.record(context.Background(), store.AuditEvent{Kind: "ban.added", IP: b.Prefix,
+		Detail: fmt.Sprintf("%s ban (level %d) until %s: %s", b.Source, b.Level, formatUntil(b), b.Reason)})
+}
+
+func formatUntil(b store.Ban) string {
+	if b.ExpiresAt.IsZero() {
+		return "lifted"
+	}
+	return b.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")
+}
+
+// timeNow is the clock the gateway reads cookies against.
+var timeNow = time.Now
