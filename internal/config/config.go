@@ -51,6 +51,8 @@ type Config struct {
 	LANPrefixes []netip.Prefix `yaml:"-"`
 	// ExemptPrefixes are shield.exempt, parsed.
 	ExemptPrefixes []netip.Prefix `yaml:"-"`
+	// LANNetworks are shield.lan, parsed.
+	LANNetworks []netip.Prefix `yaml:"-"`
 
 	// Warnings are problems Validate found that do not stop the gateway,
 	// such as a key file other users can read. Callers log or print them.
@@ -154,6 +156,22 @@ type ShieldConfig struct {
 	// KnownAddressDays is how long an address a user signed in from counts
 	// as theirs. Default 30.
 	KnownAddressDays int `yaml:"known_address_days"`
+	// LAN lists the home networks (CIDRs). Requests from them may use
+	// Jellyfin's LAN-only anonymous routes (/System/Restart) and see the
+	// user list on the login screen. Never inferred through an untrusted
+	// proxy. Empty by default: nothing is LAN.
+	LAN []string `yaml:"lan"`
+	// ProtectMedia refuses Jellyfin's anonymous media routes (images,
+	// streams, HLS segments, subtitles) unless the request carries a token
+	// the gateway accepts, or comes from an address where a signed-in
+	// session was active within media_window (apps like Swiftfin and
+	// Findroid fetch images and streams without a token). Default false.
+	ProtectMedia bool `yaml:"protect_media"`
+	// MediaWindow: see protect_media. Default 6h.
+	MediaWindow time.Duration `yaml:"media_window"`
+	// HidePublicUsers answers /Users/Public (the user tiles of the login
+	// screen) with an empty list outside the LAN. Default false.
+	HidePublicUsers bool `yaml:"hide_public_users"`
 }
 
 // LimitsConfig bounds what clients may send and how long they may take.

@@ -94,6 +94,14 @@ shield:
   exempt: []
   # Days an address a user signed in from counts as theirs.
   known_address_days: 30
+  # Home networks (CIDRs): may use Jellyfin's LAN-only routes and see the login user list.
+  lan: []
+  # Images, streams and subtitles only with a known token, or from an address
+  # with a signed-in session active within media_window.
+  protect_media: false
+  media_window: 6h
+  # Answer /Users/Public (the login screen's user tiles) with [] outside the LAN.
+  hide_public_users: false
 
 limits:
   # Largest login request body.

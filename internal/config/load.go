@@ -47,6 +47,7 @@ func Default() Config {
 			BanTime:          24 * time.Hour,
 			BanTimeMax:       30 * 24 * time.Hour,
 			KnownAddressDays: 30,
+			MediaWindow:      6 * time.Hour,
 		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,

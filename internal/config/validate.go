@@ -190,15 +190,7 @@ func (v *validator) checkTwoFactor() {
 	if t.TrustDays < 1 || t.TrustDays > 90 {
 		v.failf("two_factor.trust_days", "must be 1 to 90 (got %d)", t.TrustDays)
 	}
-	v.c.LANPrefixes = nil
-	for i, entry := range t.LANBypass {
-		p, err := parseNetwork(entry)
-		if err != nil {
-			v.fail(fmt.Sprintf("two_factor.lan_bypass[%d]", i), err)
-			continue
-		}
-		v.c.LANPrefixes = appendNew(v.c.LANPrefixes, p...)
-	}
+	v.c.LANPrefixes = v.networks("two_factor.lan_bypass", t.LANBypass)
 }
 
 func (v *validator) checkShield() {
@@ -215,15 +207,23 @@ func (v *validator) checkShield() {
 	if s.BanTimeMax < s.BanTime {
 		v.failf("shield.ban_time_max", "must be at least ban_time (%s), got %s", s.BanTime, s.BanTimeMax)
 	}
-	v.c.ExemptPrefixes = nil
-	for i, entry := range s.Exempt {
+	v.positiveDuration("shield.media_window", s.MediaWindow)
+	v.c.ExemptPrefixes = v.networks("shield.exempt", s.Exempt)
+	v.c.LANNetworks = v.networks("shield.lan", s.LAN)
+}
+
+// networks parses a list of IPs and CIDRs, naming each bad entry.
+func (v *validator) networks(key string, entries []string) []netip.Prefix {
+	var out []netip.Prefix
+	for i, entry := range entries {
 		p, err := parseNetwork(entry)
 		if err != nil {
-			v.fail(fmt.Sprintf("shield.exempt[%d]", i), err)
+			v.fail(fmt.Sprintf("%s[%d]", key, i), err)
 			continue
 		}
-		v.c.ExemptPrefixes = appendNew(v.c.ExemptPrefixes, p...)
+		out = appendNew(out, p...)
 	}
+	return out
 }
 
 // parseNetwork reads an IP or CIDR (no presets).

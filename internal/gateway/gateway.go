@@ -62,6 +62,7 @@ type Gateway struct {
 	shield   *shield.Shield
 	keys     *secret.Keys
 	pace     *pacer
+	recent   *recentSessions
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
 
@@ -92,6 +93,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		conns:    newTracker(),
 		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", o.Logger),
 		pace:     newPacer(3 * time.Second),
+		recent:   newRecentSessions(),
 	}
 	transport := o.Transport
 	if transport == nil {

@@ -229,6 +229,7 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 			return err
 		}
 		g.shield.Succeeded(shield.Login{Addr: sc.client, User: firstNonEmpty(sc.login.username, res.User.Name)})
+		g.recent.touch(sc.client, time.Now())
 		setBody(resp, body)
 	}
 	for _, c := range d.Cookies {

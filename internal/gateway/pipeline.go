@@ -55,6 +55,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sc.route.Class == jellyfin.ClassQuickConnectAuthorize && !g.mayAuthorizeQuickConnect(w, sc) {
 		return
 	}
+	if g.edge(w, sc) {
+		return
+	}
 	ctx := context.WithValue(r.Context(), scopeKey{}, sc)
 	if sc.hasToken {
 		var release func()
