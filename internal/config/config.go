@@ -169,6 +169,15 @@ type ShieldConfig struct {
 	ProtectMedia bool `yaml:"protect_media"`
 	// MediaWindow: see protect_media. Default 6h.
 	MediaWindow time.Duration `yaml:"media_window"`
+	// MaxSessionsPerUser caps the sessions one user holds through the
+	// gateway; signing in beyond it logs the least recently used one out.
+	// 0 (default): no cap.
+	MaxSessionsPerUser int `yaml:"max_sessions_per_user"`
+	// SessionIdle ends a session released by the gateway that was not used
+	// for this long; SessionLifetime ends it this long after sign-in
+	// (Jellyfin's own tokens never expire). 0 (default): never.
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
 	// HidePublicUsers answers /Users/Public (the user tiles of the login
 	// screen) with an empty list outside the LAN. Default false.
 	HidePublicUsers bool `yaml:"hide_public_users"`

@@ -100,6 +100,12 @@ shield:
   # with a signed-in session active within media_window.
   protect_media: false
   media_window: 6h
+  # Sessions one user may hold through the gateway (the least recently used is
+  # logged out beyond it); 0: no cap.
+  max_sessions_per_user: 0
+  # End sessions unused this long, or this long after sign-in; 0: never.
+  session_idle: 0s
+  session_lifetime: 0s
   # Answer /Users/Public (the login screen's user tiles) with [] outside the LAN.
   hide_public_users: false
 

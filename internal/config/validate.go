@@ -208,6 +208,15 @@ func (v *validator) checkShield() {
 		v.failf("shield.ban_time_max", "must be at least ban_time (%s), got %s", s.BanTime, s.BanTimeMax)
 	}
 	v.positiveDuration("shield.media_window", s.MediaWindow)
+	if s.MaxSessionsPerUser < 0 {
+		v.failf("shield.max_sessions_per_user", "must not be negative (got %d)", s.MaxSessionsPerUser)
+	}
+	if s.SessionIdle < 0 || (s.SessionIdle > 0 && s.SessionIdle < 2*time.Minute) {
+		v.failf("shield.session_idle", "must be 0 (never) or at least 2m (got %s)", s.SessionIdle)
+	}
+	if s.SessionLifetime < 0 {
+		v.failf("shield.session_lifetime", "must not be negative (got %s)", s.SessionLifetime)
+	}
 	v.c.ExemptPrefixes = v.networks("shield.exempt", s.Exempt)
 	v.c.LANNetworks = v.networks("shield.lan", s.LAN)
 }

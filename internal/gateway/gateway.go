@@ -107,6 +107,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		Store: o.Store, Keys: o.Keys, Audit: o.Audit, Resolver: g.jf, OwnKey: cfg.APIKey,
 		Strict: cfg.Tokens.Strict, CacheTTL: cfg.Tokens.CacheTTL, NegativeTTL: cfg.Tokens.NegativeCacheTTL,
 		ResolvePerMinute: cfg.Tokens.ResolvePerMinute, Logger: o.Logger,
+		MaxPerUser: cfg.Shield.MaxSessionsPerUser, Idle: cfg.Shield.SessionIdle, Lifetime: cfg.Shield.SessionLifetime,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading token table: %w", err)

@@ -9,6 +9,7 @@
 package tokens
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,8 +157,14 @@ type Options struct {
 	CacheTTL, NegativeTTL time.Duration
 	// ResolvePerMinute limits resolutions per client address key.
 	ResolvePerMinute int
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// MaxPerUser caps the sessions a user holds through the gateway: a new
+	// one logs the least recently used out. 0: no cap.
+	MaxPerUser int
+	// Idle and Lifetime end released sessions unused that long, or that
+	// long after sign-in. 0: never.
+	Idle, Lifetime time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 type entry struct {
@@ -164,6 +172,7 @@ type entry struct {
 	// expires is zero for tokens the gateway released or revoked: those
 	// never need asking again.
 	expires time.Time
+	created time.Time // sign-in time of a released session (zero otherwise)
 	// lastSeen (Unix nanoseconds) is updated without the table lock: it is
 	// touched by every request. flushed is the value last written to the
 	// store.
@@ -227,7 +236,11 @@ func (t *Table) load(ctx context.Context) error {
 		return fmt.Errorf("loading tokens: %w", err)
 	}
 	for _, st := range all {
-		t.entries[st.Hash] = newEntry(verdictOf(st), time.Time{}, st.LastSeenAt)
+		e := newEntry(verdictOf(st), time.Time{}, st.LastSeenAt)
+		if st.Source != "resolved" {
+			e.created = st.CreatedAt
+		}
+		t.entries[st.Hash] = e
 	}
 	return nil
 }
@@ -289,6 +302,10 @@ func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Ve
 		t.mu.RUnlock()
 		if v.Status == Active && v.Adopted && t.refusal(ctx, v.UserID) != "" {
 			v.Status = Refused // the user enrolled after this token was adopted
+		}
+		if v.Status == Active && t.outlived(e) {
+			v.Status = Revoked
+			t.expire(ctx, h)
 		}
 		if v.Status == Active || v.Status == APIKey {
 			e.seen(t.now())
@@ -432,10 +449,69 @@ func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, erro
 		return h, err
 	}
 	now := t.now()
+	e := newEntry(verdictOf(st), time.Time{}, now)
+	e.created = now
 	t.mu.Lock()
-	t.entries[h] = newEntry(verdictOf(st), time.Time{}, now)
+	t.entries[h] = e
 	t.mu.Unlock()
+	t.capSessions(ctx, is.UserID, h)
 	return h, nil
+}
+
+// outlived reports whether a released session passed its idle time or its
+// lifetime.
+func (t *Table) outlived(e *entry) bool {
+	if e.created.IsZero() {
+		return false
+	}
+	now := t.now()
+	return (t.opt.Lifetime > 0 && now.Sub(e.created) > t.opt.Lifetime) ||
+		(t.opt.Idle > 0 && now.Sub(time.Unix(0, e.lastSeen.Load())) > t.opt.Idle)
+}
+
+// expire revokes a session that outlived its limits; the request that
+// noticed it is refused at once and the rest happens in the background.
+func (t *Table) expire(ctx context.Context, h Hash) {
+	t.mu.Lock()
+	if e := t.entries[h]; e != nil {
+		e.verdict.Status = Revoked
+	}
+	t.mu.Unlock()
+	go func() {
+		if _, err := t.Revoke(context.WithoutCancel(ctx), h, "the session limits (idle or lifetime)"); err != nil {
+			t.log.Warn("expiring a session failed", "token", h.Short(), "err", err)
+		}
+	}()
+}
+
+// capSessions logs the least recently used sessions of a user out when a
+// new one would exceed the cap.
+func (t *Table) capSessions(ctx context.Context, userID string, keep Hash) {
+	if t.opt.MaxPerUser <= 0 || userID == "" {
+		return
+	}
+	type live struct {
+		h    Hash
+		seen int64
+	}
+	var sessions []live
+	t.mu.RLock()
+	for h, e := range t.entries {
+		if h != keep && e.verdict.UserID == userID && e.verdict.Status == Active && !e.created.IsZero() {
+			sessions = append(sessions, live{h, e.lastSeen.Load()})
+		}
+	}
+	t.mu.RUnlock()
+	excess := len(sessions) + 1 - t.opt.MaxPerUser
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(sessions, func(a, b live) int { return cmp.Compare(a.seen, b.seen) })
+	for _, s := range sessions[:excess] {
+		if _, err := t.Revoke(ctx, s.h, "the per-user session cap"); err != nil {
+			t.log.Warn("evicting a session failed", "token", s.h.Short(), "err", err)
+		}
+	}
 }
 
 // LoggedOut notes that a token was logged out in Jellyfin by its owner.

@@ -336,3 +336,78 @@ func TestParseHash(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCapEvictsTheLeastRecentlyUsed(t *testing.T) {
+	f := newFixture(t)
+	tab := f.table(t, func(o *tokens.Options) { o.MaxPerUser = 2 })
+	ctx := context.Background()
+	is := tokens.Issued{UserID: "u1", UserName: "alice", Source: "login"}
+	hA, _ := tab.Record(ctx, "tok-a", is)
+	f.clock.Add(2 * time.Minute)
+	_, _ = tab.Record(ctx, "tok-b", is)
+	f.clock.Add(2 * time.Minute)
+	check(t, tab, "tok-a") // a is used again: b is now the least recent
+	f.clock.Add(2 * time.Minute)
+	_, _ = tab.Record(ctx, "tok-c", is)
+	if v := check(t, tab, "tok-b"); v.Status != tokens.Revoked {
+		t.Fatalf("least recently used session: %v", v.Status)
+	}
+	for _, tok := range []string{"tok-a", "tok-c"} {
+		if v := check(t, tab, tok); v.Status != tokens.Active {
+			t.Fatalf("%s: %v", tok, v.Status)
+		}
+	}
+	if st, _ := f.store.Token(ctx, hA); st.Revoked() {
+		t.Fatal("the recently used session was revoked")
+	}
+	if len(f.res.loggedOut) != 1 || f.res.loggedOut[0] != "tok-b" {
+		t.Fatalf("logged out of Jellyfin: %v", f.res.loggedOut)
+	}
+	// Other users do not count against alice.
+	_, _ = tab.Record(ctx, "tok-bob", tokens.Issued{UserID: "u2", UserName: "bob", Source: "login"})
+	if v := check(t, tab, "tok-a"); v.Status != tokens.Active {
+		t.Fatal("bob's sign-in evicted alice")
+	}
+}
+
+func TestSessionsEndAfterIdleTimeAndLifetime(t *testing.T) {
+	f := newFixture(t)
+	tab := f.table(t, func(o *tokens.Options) { o.Idle, o.Lifetime = 10*time.Minute, time.Hour })
+	ctx := context.Background()
+	is := tokens.Issued{UserID: "u1", UserName: "alice", Source: "login"}
+	_, _ = tab.Record(ctx, "busy", is)
+	_, _ = tab.Record(ctx, "idle", is)
+	for range 5 { // busy is used every 8 minutes; idle never
+		f.clock.Add(8 * time.Minute)
+		if v := check(t, tab, "busy"); v.Status != tokens.Active {
+			t.Fatalf("a session in use ended: %v", v.Status)
+		}
+	}
+	if v := check(t, tab, "idle"); v.Status != tokens.Revoked {
+		t.Fatalf("an idle session: %v", v.Status)
+	}
+	f.clock.Add(25 * time.Minute) // 65 minutes after sign-in
+	if v := check(t, tab, "busy"); v.Status != tokens.Revoked {
+		t.Fatalf("a session past its lifetime: %v", v.Status)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		f.res.mu.Lock()
+		n := len(f.res.loggedOut)
+		f.res.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired sessions logged out of Jellyfin: %d", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Adopted tokens (not released by the gateway) are not the gateway's to expire.
+	f.res.owners["adopted"] = jellyfin.Owner{UserID: "u1", UserName: "alice"}
+	check(t, tab, "adopted")
+	f.clock.Add(2 * time.Hour)
+	if v, _ := tab.Lookup(tokens.HashOf("adopted")); v.Status == tokens.Revoked {
+		t.Fatal("an adopted token was expired")
+	}
+}
