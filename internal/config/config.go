@@ -53,6 +53,8 @@ type Config struct {
 	ExemptPrefixes []netip.Prefix `yaml:"-"`
 	// LANNetworks are shield.lan, parsed.
 	LANNetworks []netip.Prefix `yaml:"-"`
+	// BlockPrefixes are shield.block, parsed.
+	BlockPrefixes []netip.Prefix `yaml:"-"`
 
 	// Warnings are problems Validate found that do not stop the gateway,
 	// such as a key file other users can read. Callers log or print them.
@@ -156,6 +158,18 @@ type ShieldConfig struct {
 	// KnownAddressDays is how long an address a user signed in from counts
 	// as theirs. Default 30.
 	KnownAddressDays int `yaml:"known_address_days"`
+	// Block lists networks refused outright (IPs and CIDRs).
+	Block []string `yaml:"block"`
+	// BlockLists are FireHOL-style lists (one IP or CIDR per line, #
+	// comments), each "name=URL" or "name=path" (or just the URL or path),
+	// refreshed every block_refresh; a list that fails to refresh keeps its
+	// last good copy.
+	BlockLists []string `yaml:"block_lists"`
+	// BlockRefresh is how often block_lists are fetched again. Default 24h.
+	BlockRefresh time.Duration `yaml:"block_refresh"`
+	// AllowPrivateFeeds lets block_lists URLs point at private, loopback or
+	// link-local addresses (a feed on the LAN). Default false.
+	AllowPrivateFeeds bool `yaml:"allow_private_feeds"`
 	// LAN lists the home networks (CIDRs). Requests from them may use
 	// Jellyfin's LAN-only anonymous routes (/System/Restart) and see the
 	// user list on the login screen. Never inferred through an untrusted

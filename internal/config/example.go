@@ -94,6 +94,14 @@ shield:
   exempt: []
   # Days an address a user signed in from counts as theirs.
   known_address_days: 30
+  # Networks refused outright (IPs, CIDRs).
+  block: []
+  # FireHOL-style lists, "name=URL" or "name=path"; refreshed every block_refresh,
+  # keeping the last good copy when a refresh fails.
+  block_lists: []
+  block_refresh: 24h
+  # Let block_lists URLs point at private or loopback addresses.
+  allow_private_feeds: false
   # Home networks (CIDRs): may use Jellyfin's LAN-only routes and see the login user list.
   lan: []
   # Images, streams and subtitles only with a known token, or from an address

@@ -48,6 +48,7 @@ func Default() Config {
 			BanTimeMax:       30 * 24 * time.Hour,
 			KnownAddressDays: 30,
 			MediaWindow:      6 * time.Hour,
+			BlockRefresh:     24 * time.Hour,
 		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,6 +220,41 @@ func (v *validator) checkShield() {
 	}
 	v.c.ExemptPrefixes = v.networks("shield.exempt", s.Exempt)
 	v.c.LANNetworks = v.networks("shield.lan", s.LAN)
+	v.c.BlockPrefixes = v.networks("shield.block", s.Block)
+	v.positiveDuration("shield.block_refresh", s.BlockRefresh)
+	for i, entry := range s.BlockLists {
+		if _, err := ParseBlockList(entry); err != nil {
+			v.fail(fmt.Sprintf("shield.block_lists[%d]", i), err)
+		}
+	}
+}
+
+// BlockList is one parsed shield.block_lists entry.
+type BlockList struct{ Name, URL, Path string }
+
+// ParseBlockList reads "name=URL", "name=path", a bare URL or a bare path.
+func ParseBlockList(entry string) (BlockList, error) {
+	s := strings.TrimSpace(entry)
+	var b BlockList
+	if name, rest, ok := strings.Cut(s, "="); ok && !strings.Contains(name, "/") && !strings.Contains(name, ":") {
+		b.Name, s = strings.TrimSpace(name), strings.TrimSpace(rest)
+	}
+	if s == "" {
+		return b, fmt.Errorf("%q names no URL or file", entry)
+	}
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return b, fmt.Errorf("%q is not an http(s) URL without credentials", s)
+		}
+		b.URL = s
+	} else {
+		b.Path = s
+	}
+	if b.Name == "" {
+		b.Name = path.Base(strings.TrimSuffix(strings.SplitN(s, "?", 2)[0], "/"))
+	}
+	return b, nil
 }
 
 // networks parses a list of IPs and CIDRs, naming each bad entry.

@@ -22,6 +22,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/shield"
+	"github.com/jellyguard/jellyguard/internal/shield/ipset"
 	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
@@ -63,6 +64,7 @@ type Gateway struct {
 	keys     *secret.Keys
 	pace     *pacer
 	recent   *recentSessions
+	blocks   *ipset.Manager
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
 
@@ -115,6 +117,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.tokens = table
 	table.OnRevoke(g.conns.closeAll)
 	g.keys = o.Keys
+	if g.blocks, err = g.loadBlockLists(ctx, o); err != nil {
+		return nil, err
+	}
 	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan}); err != nil {
 		return nil, fmt.Errorf("loading the shield: %w", err)
 	}

@@ -36,17 +36,27 @@ func (l *banListener) Accept() (net.Conn, error) {
 		if l.g.trusted.contains(peer) {
 			return c, nil
 		}
-		if _, banned := l.g.shield.Banned(peer); !banned {
+		if !l.g.refused(peer) {
 			return c, nil
 		}
 		_ = c.Close()
 	}
 }
 
-// refuseBanned answers a banned client with a fast 403 that never reaches
-// Jellyfin.
+// refused reports whether a is banned or on a block list (exempt networks
+// never are).
+func (g *Gateway) refused(a netip.Addr) bool {
+	_, banned := g.shield.Banned(a)
+	if !banned {
+		_, banned = g.blocks.Lookup(a)
+	}
+	return banned && !g.shield.Exempt(a)
+}
+
+// refuseBanned answers a banned or blocked client with a fast 403 that never
+// reaches Jellyfin.
 func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
-	if _, banned := g.shield.Banned(sc.client); !banned || g.shield.Exempt(sc.client) {
+	if !g.refused(sc.client) {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
