@@ -20,7 +20,7 @@ func (a *app) userCommand() *cobra.Command {
 	return group("user", "Show the users the gateway and Jellyfin know",
 		`Users are Jellyfin's: the gateway never changes Jellyfin's user records. It
 knows a user once they sign in through it (or use a token it checks).`,
-		a.userListCommand(), a.userResetCommand(), a.userTOTPCommand(),
+		a.userListCommand(), a.userResetCommand(), a.userTOTPCommand(), a.userNetworksCommand(),
 		a.userRequirementCommand("require", "Require a second factor of a user", store.RequireAlways),
 		a.userRequirementCommand("exempt", "Never ask a user for a second factor", store.RequireNever),
 		a.userRequirementCommand("default", "Let the global policy decide for a user again", store.RequireDefault))

@@ -122,3 +122,47 @@ func TestUserCommandsRefuseUnknownUsers(t *testing.T) {
 		}
 	}
 }
+
+func TestUserNetworksSetShowAndClear(t *testing.T) {
+	dir := t.TempDir()
+	const id = "00112233445566778899aabbccddeeff"
+	seedAccount(t, dir, "grandma", id)
+	r := runCLI(t, "--data", dir, "user", "networks", "grandma", "198.51.100.0/24", "grandma.dyndns.example")
+	if r.code != 0 || !strings.Contains(r.stdout, "only from: 198.51.100.0/24, grandma.dyndns.example") {
+		t.Fatalf("set: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "--data", dir, "user", "networks", "grandma"); !strings.Contains(r.stdout, "grandma.dyndns.example") {
+		t.Fatalf("show: %q", r.stdout)
+	}
+	if r := runCLI(t, "--data", dir, "user", "networks", "grandma", "not a network!"); r.code != 1 {
+		t.Fatalf("a bad entry: exit %d", r.code)
+	}
+	if r := runCLI(t, "--data", dir, "user", "networks", "grandma", "--clear"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := runCLI(t, "--data", dir, "user", "networks", "grandma"); !strings.Contains(r.stdout, "anywhere") {
+		t.Fatalf("after clear: %q", r.stdout)
+	}
+}
+
+func TestBanAddListRemove(t *testing.T) {
+	dir := t.TempDir()
+	if r := runCLI(t, "--data", dir, "ban", "add", "203.0.113.7", "--reason", "scanning", "--for", "2h"); r.code != 0 || !strings.Contains(r.stdout, "Banned 203.0.113.7/32") {
+		t.Fatalf("add: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "--data", dir, "ban", "list"); !strings.Contains(r.stdout, "203.0.113.7/32") || !strings.Contains(r.stdout, "scanning") {
+		t.Fatalf("list: %q", r.stdout)
+	}
+	if r := runCLI(t, "--data", dir, "ban", "remove", "203.0.113.7"); r.code != 0 {
+		t.Fatalf("remove: %q", r.stderr)
+	}
+	if r := runCLI(t, "--data", dir, "ban", "list"); !strings.Contains(r.stdout, "No active bans") {
+		t.Fatalf("after remove: %q", r.stdout)
+	}
+	if r := runCLI(t, "--data", dir, "ban", "add", "nonsense"); r.code != 2 {
+		t.Fatalf("a bad address: exit %d", r.code)
+	}
+	if r := runCLI(t, "--data", dir, "ban", "remove", "198.51.100.1"); r.code != 1 {
+		t.Fatalf("lifting no ban: exit %d", r.code)
+	}
+}

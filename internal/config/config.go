@@ -170,6 +170,18 @@ type ShieldConfig struct {
 	// AllowPrivateFeeds lets block_lists URLs point at private, loopback or
 	// link-local addresses (a feed on the LAN). Default false.
 	AllowPrivateFeeds bool `yaml:"allow_private_feeds"`
+	// AllowOnly, when set, is the only place clients may come from: IPs,
+	// CIDRs or host names (a dynamic-DNS name follows the home connection;
+	// names are resolved again every resolve_every). Trusted proxies and
+	// shield.exempt always pass. Empty (default): everyone.
+	AllowOnly []string `yaml:"allow_only"`
+	// AdminNetworks, when set, are the only places administrators may sign
+	// in from or use their sessions (API keys are not affected). Same forms
+	// as allow_only. Empty (default): anywhere; check recommends setting it.
+	AdminNetworks []string `yaml:"admin_networks"`
+	// ResolveEvery is how often host names in allowlists are resolved
+	// again. Default 5m.
+	ResolveEvery time.Duration `yaml:"resolve_every"`
 	// LAN lists the home networks (CIDRs). Requests from them may use
 	// Jellyfin's LAN-only anonymous routes (/System/Restart) and see the
 	// user list on the login screen. Never inferred through an untrusted

@@ -102,6 +102,12 @@ shield:
   block_refresh: 24h
   # Let block_lists URLs point at private or loopback addresses.
   allow_private_feeds: false
+  # Only these may reach Jellyfin at all (IPs, CIDRs, host names); empty: everyone.
+  allow_only: []
+  # Administrators only from these (IPs, CIDRs, host names); API keys not affected.
+  admin_networks: []
+  # How often host names in allowlists are resolved again (dynamic DNS).
+  resolve_every: 5m
   # Home networks (CIDRs): may use Jellyfin's LAN-only routes and see the login user list.
   lan: []
   # Images, streams and subtitles only with a known token, or from an address

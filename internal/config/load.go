@@ -49,6 +49,7 @@ func Default() Config {
 			KnownAddressDays: 30,
 			MediaWindow:      6 * time.Hour,
 			BlockRefresh:     24 * time.Hour,
+			ResolveEvery:     5 * time.Minute,
 		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,

@@ -222,11 +222,52 @@ func (v *validator) checkShield() {
 	v.c.LANNetworks = v.networks("shield.lan", s.LAN)
 	v.c.BlockPrefixes = v.networks("shield.block", s.Block)
 	v.positiveDuration("shield.block_refresh", s.BlockRefresh)
+	v.positiveDuration("shield.resolve_every", s.ResolveEvery)
+	for key, list := range map[string][]string{"shield.allow_only": s.AllowOnly, "shield.admin_networks": s.AdminNetworks} {
+		for i, entry := range list {
+			if err := CheckNetworkOrHost(entry); err != nil {
+				v.fail(fmt.Sprintf("%s[%d]", key, i), err)
+			}
+		}
+	}
 	for i, entry := range s.BlockLists {
 		if _, err := ParseBlockList(entry); err != nil {
 			v.fail(fmt.Sprintf("shield.block_lists[%d]", i), err)
 		}
 	}
+}
+
+// CheckNetworkOrHost accepts an IP address, a CIDR or a DNS host name.
+func CheckNetworkOrHost(entry string) error {
+	s := strings.TrimSpace(entry)
+	if _, err := netip.ParseAddr(s); err == nil {
+		return nil
+	}
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return nil
+	}
+	if !validHostName(s) {
+		return fmt.Errorf("%q is not an IP address, CIDR or host name", entry)
+	}
+	return nil
+}
+
+// validHostName accepts DNS names of letters, digits, '-' and '.'.
+func validHostName(s string) bool {
+	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if c != '-' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // BlockList is one parsed shield.block_lists entry.

@@ -44,6 +44,8 @@ type Options struct {
 	LogWriter io.Writer
 	// Transport overrides the upstream transport (tests).
 	Transport http.RoundTripper
+	// Resolver resolves host names in allowlists; nil: the system's.
+	Resolver shield.Resolver
 }
 
 // Gateway is the running gateway. Create it with New.
@@ -120,7 +122,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	if g.blocks, err = g.loadBlockLists(ctx, o); err != nil {
 		return nil, err
 	}
-	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan}); err != nil {
+	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan, Resolver: o.Resolver}); err != nil {
 		return nil, fmt.Errorf("loading the shield: %w", err)
 	}
 	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,

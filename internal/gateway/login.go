@@ -205,6 +205,13 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 		g.reportWithheld(ctx, sc, body)
 		return &withheldError{status: http.StatusBadGateway, body: jellyfinError}
 	}
+	if ok, why := g.shield.UserAllowed(res.User.ID, res.User.Policy.IsAdministrator, sc.client); !ok {
+		g.log.Info("sign-in refused outside the user's networks", "user", res.User.Name, "ip", sc.client, "why", why)
+		go g.tokens.Logout(ctx, res.AccessToken)
+		g.loginFailed(ctx, sc, "network", http.StatusUnauthorized)
+		setLoginFailure(resp)
+		return nil
+	}
 	d, err := g.signin.Decide(ctx, sc.login.attempt, res)
 	if sc.route.Class != jellyfin.ClassLoginQuickConnect {
 		g.pace.observe(time.Since(sc.login.start))

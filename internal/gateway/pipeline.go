@@ -55,7 +55,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sc.route.Class == jellyfin.ClassQuickConnectAuthorize && !g.mayAuthorizeQuickConnect(w, sc) {
 		return
 	}
-	if g.edge(w, sc) {
+	if g.refuseUserNetwork(w, sc) || g.edge(w, sc) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), scopeKey{}, sc)

@@ -53,16 +53,31 @@ func (g *Gateway) refused(a netip.Addr) bool {
 	return banned && !g.shield.Exempt(a)
 }
 
-// refuseBanned answers a banned or blocked client with a fast 403 that never
-// reaches Jellyfin.
+// refuseBanned answers a banned, blocked or (with allow_only) unlisted
+// client with a fast 403 that never reaches Jellyfin.
 func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
-	if !g.refused(sc.client) {
+	if !g.refused(sc.client) && g.shield.Reachable(sc.client) {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write([]byte("Forbidden.\n"))
+	return true
+}
+
+// refuseUserNetwork refuses a request whose session belongs to a user (or
+// an administrator) who may not use it from this address.
+func (g *Gateway) refuseUserNetwork(w http.ResponseWriter, sc *scope) bool {
+	if !sc.hasToken || sc.identity.UserID == "" {
+		return false
+	}
+	ok, why := g.shield.UserAllowed(sc.identity.UserID, sc.identity.IsAdmin, sc.client)
+	if ok {
+		return false
+	}
+	g.log.Info("refused a session outside its networks", "user", sc.identity.UserName, "ip", sc.client, "why", why)
+	w.WriteHeader(http.StatusForbidden)
 	return true
 }
 

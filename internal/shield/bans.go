@@ -156,8 +156,13 @@ func (s *Shield) Sync(ctx context.Context) error {
 	reload := false
 	for _, c := range changes {
 		atomic.StoreInt64(&s.lastSeen, c.Seq)
-		if c.Kind == store.ChangeBanAdded || c.Kind == store.ChangeBanLifted {
+		switch c.Kind {
+		case store.ChangeBanAdded, store.ChangeBanLifted:
 			reload = true
+		case store.ChangeUserNetworks:
+			if err := s.reloadUserNetworks(ctx); err != nil {
+				s.log.Warn("reloading user networks failed", "err", err)
+			}
 		}
 	}
 	if reload || len(changes) == 0 && s.expiredSince() {
@@ -182,8 +187,10 @@ func (s *Shield) expiredSince() bool {
 	return false
 }
 
-// Watch calls Sync every interval until ctx ends.
+// Watch calls Sync every interval, and resolves allowlist host names every
+// resolve_every, until ctx ends.
 func (s *Shield) Watch(ctx context.Context, interval time.Duration) {
+	go s.resolveLoop(ctx)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

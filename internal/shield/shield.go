@@ -33,16 +33,21 @@ type Options struct {
 	Now    func() time.Time
 	// OnBan is called for every ban this process sets (audit, notify).
 	OnBan func(b store.Ban)
+	// Resolver resolves host names in allowlists; nil: the system's.
+	Resolver Resolver
 }
 
 // Shield is safe for concurrent use. Create it with New.
 type Shield struct {
-	cfg    config.ShieldConfig
-	exempt []netip.Prefix
-	st     store.Store
-	log    *slog.Logger
-	now    func() time.Time
-	onBan  func(store.Ban)
+	cfg      config.ShieldConfig
+	resolver Resolver
+	nets     networks
+	users4   atomic.Pointer[map[string]*AllowList] // per-user allowlists by user id
+	exempt   []netip.Prefix
+	st       store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	onBan    func(store.Ban)
 
 	bans atomic.Pointer[banSet] // read on every request without a lock
 
@@ -64,13 +69,16 @@ type addrState struct {
 
 // New loads the active bans and the addresses users signed in from.
 func New(ctx context.Context, o Options) (*Shield, error) {
-	s := &Shield{cfg: o.Config.Shield, st: o.Store, log: o.Logger, now: o.Now, onBan: o.OnBan,
+	s := &Shield{cfg: o.Config.Shield, resolver: o.Resolver, st: o.Store, log: o.Logger, now: o.Now, onBan: o.OnBan,
 		addrs: map[string]*addrState{}, users: map[string]*window{}, known: map[string]map[string]time.Time{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.resolver == nil {
+		s.resolver = defaultResolver
 	}
 	s.exempt = append(append(append([]netip.Prefix{}, o.Config.TrustedPrefixes...), o.Config.LANPrefixes...), o.Config.ExemptPrefixes...)
 	last, err := o.Store.LastChange(ctx)
@@ -82,6 +90,9 @@ func New(ctx context.Context, o Options) (*Shield, error) {
 		return nil, err
 	}
 	s.loadKnown(ctx)
+	if err := s.loadNetworks(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

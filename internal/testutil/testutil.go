@@ -26,6 +26,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/gateway"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
 )
 
@@ -39,6 +40,8 @@ type Options struct {
 	Configure func(*config.Config)
 	// NoAPIKey leaves the gateway without a Jellyfin API key.
 	NoAPIKey bool
+	// Resolver resolves allowlist host names (a test resolver).
+	Resolver shield.Resolver
 	// Wrap, when set, wraps the emulator: a tap that watches what reaches
 	// Jellyfin.
 	Wrap func(http.Handler) http.Handler
@@ -116,7 +119,7 @@ func (e *Env) startGateway(o Options) {
 	t.Cleanup(func() { _ = e.Store.Close() })
 	e.Audit = audit.New(e.Store, e.Keys, log)
 	e.Gateway, err = gateway.New(context.Background(), gateway.Options{Config: e.Config, Store: e.Store, Keys: e.Keys,
-		Audit: e.Audit, Logger: log, LogWriter: e.Logs})
+		Audit: e.Audit, Logger: log, LogWriter: e.Logs, Resolver: o.Resolver})
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}
