@@ -200,11 +200,21 @@ func serveEmulator(h http.Handler, ln net.Listener) (stop func()) {
 // demoConfig is the config file the demo writes, so that the admin
 // commands can be pointed at the running demo with --config.
 type demoConfig struct {
-	Listen     string `yaml:"listen"`
-	Upstream   string `yaml:"upstream"`
-	Data       string `yaml:"data"`
-	APIKeyFile string `yaml:"api_key_file"`
+	Listen     string     `yaml:"listen"`
+	Upstream   string     `yaml:"upstream"`
+	Data       string     `yaml:"data"`
+	APIKeyFile string     `yaml:"api_key_file"`
+	Shield     demoShield `yaml:"shield"`
 }
+
+// demoShield keeps the person trying the demo from banning themself: every
+// client of a demo on 127.0.0.1 is on this machine.
+type demoShield struct {
+	Exempt []string `yaml:"exempt"`
+}
+
+// loopback is what the demo exempts from bans and throttles.
+var loopback = []string{"127.0.0.0/8", "::1"}
 
 // writeDemoConfig writes the API key (0600) and the config file into the
 // data directory, and returns base changed the same way: the shared flags
@@ -214,7 +224,8 @@ func writeDemoConfig(base *config.Config, d demoInfo, apiKey, listenAddr string)
 	if err := os.WriteFile(keyFile, []byte(apiKey+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the demo API key: %w", err)
 	}
-	dc := demoConfig{Listen: listenAddr, Upstream: d.Jellyfin, Data: d.Data, APIKeyFile: keyFile}
+	dc := demoConfig{Listen: listenAddr, Upstream: d.Jellyfin, Data: d.Data, APIKeyFile: keyFile,
+		Shield: demoShield{Exempt: loopback}}
 	out, err := yaml.Marshal(dc)
 	if err != nil {
 		return nil, fmt.Errorf("writing the demo config: %w", err)
@@ -226,6 +237,9 @@ func writeDemoConfig(base *config.Config, d demoInfo, apiKey, listenAddr string)
 	cfg := *base
 	cfg.Listen, cfg.Upstream, cfg.Data = dc.Listen, dc.Upstream, dc.Data
 	cfg.APIKey, cfg.APIKeyFile = "", keyFile
+	if len(cfg.Shield.Exempt) == 0 {
+		cfg.Shield.Exempt = loopback
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("demo configuration: %w", err)
 	}

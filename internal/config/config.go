@@ -182,6 +182,26 @@ type ShieldConfig struct {
 	// ResolveEvery is how often host names in allowlists are resolved
 	// again. Default 5m.
 	ResolveEvery time.Duration `yaml:"resolve_every"`
+	// GeoIPCity is a MaxMind-format City or Country database (e.g.
+	// GeoLite2-City.mmdb), reloaded when the file changes. Needed for
+	// country lists and impossible travel. Empty (default): no geo policy.
+	GeoIPCity string `yaml:"geoip_city"`
+	// GeoIPASN is a MaxMind-format ASN database (optional): alerts on a
+	// sign-in from a new network operator.
+	GeoIPASN string `yaml:"geoip_asn"`
+	// AllowCountries, when set, lets only these countries (ISO codes) reach
+	// Jellyfin; DenyCountries refuses these. Addresses the database does
+	// not know pass. Exempt networks and the LAN always pass.
+	AllowCountries []string `yaml:"allow_countries"`
+	DenyCountries  []string `yaml:"deny_countries"`
+	// TravelSpeedKmh: two sign-ins of one user farther apart than this
+	// speed allows (accuracy radii subtracted) are impossible travel.
+	// Default 900.
+	TravelSpeedKmh int `yaml:"travel_speed_kmh"`
+	// TravelAction is what impossible travel does: "alert" (audit and log;
+	// default) or "block" (the sign-in needs a second factor, whatever
+	// vouches for the device otherwise).
+	TravelAction string `yaml:"travel_action"`
 	// LAN lists the home networks (CIDRs). Requests from them may use
 	// Jellyfin's LAN-only anonymous routes (/System/Restart) and see the
 	// user list on the login screen. Never inferred through an untrusted

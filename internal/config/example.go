@@ -108,6 +108,16 @@ shield:
   admin_networks: []
   # How often host names in allowlists are resolved again (dynamic DNS).
   resolve_every: 5m
+  # MaxMind-format databases (reloaded when the file changes); empty: no geo policy.
+  geoip_city: ""
+  geoip_asn: ""
+  # Only these countries (ISO codes), or never these; unknown addresses pass.
+  allow_countries: []
+  deny_countries: []
+  # Impossible travel: faster than this between two sign-ins of one user.
+  travel_speed_kmh: 900
+  # alert (audit and log) or block (that sign-in needs a second factor).
+  travel_action: alert
   # Home networks (CIDRs): may use Jellyfin's LAN-only routes and see the login user list.
   lan: []
   # Images, streams and subtitles only with a known token, or from an address

@@ -50,6 +50,8 @@ func Default() Config {
 			MediaWindow:      6 * time.Hour,
 			BlockRefresh:     24 * time.Hour,
 			ResolveEvery:     5 * time.Minute,
+			TravelSpeedKmh:   900,
+			TravelAction:     "alert",
 		},
 		Limits: LimitsConfig{
 			LoginBody:         64 * KiB,

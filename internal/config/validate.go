@@ -223,6 +223,24 @@ func (v *validator) checkShield() {
 	v.c.BlockPrefixes = v.networks("shield.block", s.Block)
 	v.positiveDuration("shield.block_refresh", s.BlockRefresh)
 	v.positiveDuration("shield.resolve_every", s.ResolveEvery)
+	if s.TravelSpeedKmh <= 0 {
+		v.failf("shield.travel_speed_kmh", "must be greater than 0 (got %d)", s.TravelSpeedKmh)
+	}
+	switch v.c.Shield.TravelAction = strings.ToLower(s.TravelAction); v.c.Shield.TravelAction {
+	case "alert", "block":
+	default:
+		v.failf("shield.travel_action", "%q must be alert or block", s.TravelAction)
+	}
+	for key, list := range map[string][]string{"shield.allow_countries": s.AllowCountries, "shield.deny_countries": s.DenyCountries} {
+		for i, c := range list {
+			if len(c) != 2 || strings.ToUpper(c) != c || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+				v.failf(fmt.Sprintf("%s[%d]", key, i), "%q is not a two-letter ISO country code in capitals (e.g. DE)", c)
+			}
+		}
+	}
+	if (len(s.AllowCountries) > 0 || len(s.DenyCountries) > 0) && s.GeoIPCity == "" {
+		v.failf("shield.geoip_city", "country lists need a GeoIP database (shield.geoip_city)")
+	}
 	for key, list := range map[string][]string{"shield.allow_only": s.AllowOnly, "shield.admin_networks": s.AdminNetworks} {
 		for i, entry := range list {
 			if err := CheckNetworkOrHost(entry); err != nil {

@@ -67,6 +67,8 @@ type Gateway struct {
 	pace     *pacer
 	recent   *recentSessions
 	blocks   *ipset.Manager
+	geo      *geoPolicy
+	store    store.Store
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
 
@@ -89,13 +91,15 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		o.LogWriter = os.Stderr
 	}
 	g := &Gateway{
-		cfg:      cfg,
-		log:      o.Logger,
-		audit:    o.Audit,
-		dialect:  jellyfin.Dialect{Legacy: cfg.Jellyfin.LegacyAuthorization, V1010: cfg.Jellyfin.HeaderPrecedence == "10.10"},
-		trusted:  newPrefixSet(cfg.TrustedPrefixes),
-		conns:    newTracker(),
-		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", o.Logger),
+		cfg:     cfg,
+		log:     o.Logger,
+		audit:   o.Audit,
+		dialect: jellyfin.Dialect{Legacy: cfg.Jellyfin.LegacyAuthorization, V1010: cfg.Jellyfin.HeaderPrecedence == "10.10"},
+		trusted: newPrefixSet(cfg.TrustedPrefixes),
+		conns:   newTracker(),
+		// The failure line is written whatever log.level says: fail2ban and
+		// CrowdSec depend on it.
+		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", slog.New(slog.NewJSONHandler(o.LogWriter, nil))),
 		pace:     newPacer(3 * time.Second),
 		recent:   newRecentSessions(),
 	}
@@ -120,6 +124,10 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	table.OnRevoke(g.conns.closeAll)
 	g.keys = o.Keys
 	if g.blocks, err = g.loadBlockLists(ctx, o); err != nil {
+		return nil, err
+	}
+	g.store = o.Store
+	if err := g.loadGeo(o); err != nil {
 		return nil, err
 	}
 	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan, Resolver: o.Resolver}); err != nil {
@@ -169,6 +177,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	go g.tokens.Watch(watchCtx, time.Second)
 	go g.signin.Run(watchCtx)
 	go g.shield.Watch(watchCtx, time.Second)
+	if g.geo != nil {
+		go g.geo.db.Run(watchCtx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(&banListener{Listener: ln, g: g}) }()
 	select {

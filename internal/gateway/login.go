@@ -212,6 +212,7 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 		setLoginFailure(resp)
 		return nil
 	}
+	sc.login.attempt.RequireFactor = g.judgeTravel(ctx, sc, res)
 	d, err := g.signin.Decide(ctx, sc.login.attempt, res)
 	if sc.route.Class != jellyfin.ClassLoginQuickConnect {
 		g.pace.observe(time.Since(sc.login.start))
@@ -237,6 +238,7 @@ func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) err
 		}
 		g.shield.Succeeded(shield.Login{Addr: sc.client, User: firstNonEmpty(sc.login.username, res.User.Name)})
 		g.recent.touch(sc.client, time.Now())
+		g.rememberPlace(ctx, sc, res.User.ID)
 		setBody(resp, body)
 	}
 	for _, c := range d.Cookies {

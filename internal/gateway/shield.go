@@ -56,7 +56,8 @@ func (g *Gateway) refused(a netip.Addr) bool {
 // refuseBanned answers a banned, blocked or (with allow_only) unlisted
 // client with a fast 403 that never reaches Jellyfin.
 func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
-	if !g.refused(sc.client) && g.shield.Reachable(sc.client) {
+	if !g.refused(sc.client) && g.shield.Reachable(sc.client) &&
+		(!g.geo.countryRefused(sc.client, shield.Key(sc.client)) || g.shield.Exempt(sc.client) || g.onLAN(sc.client)) {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")

@@ -27,6 +27,10 @@ type Attempt struct {
 	// Direct: the gateway's own sign-in page; a challenge cannot be
 	// answered later, the code must come with the password.
 	Direct bool
+	// RequireFactor: something about this sign-in (impossible travel) means
+	// only a second factor may vouch for it — not the LAN, a trusted
+	// browser or an approved device.
+	RequireFactor bool
 
 	code     string
 	codeKind factor.CodeKind
@@ -94,6 +98,16 @@ func (s *Service) Decide(ctx context.Context, a *Attempt, res jellyfin.AuthResul
 		return s.decideWithCode(ctx, a, res)
 	}
 	n := s.needOf(ctx, userID, admin)
+	if a.RequireFactor {
+		n.required, n.grace = true, false
+		if n.enrolled && a.Web && !a.Direct {
+			return s.challenge(ctx, a, res)
+		}
+		if n.enrolled {
+			return s.deny(ctx, a, res, "second factor needed (impossible travel)")
+		}
+		return s.deny(ctx, a, res, "impossible travel and no second factor")
+	}
 	switch {
 	case !n.required:
 		return Decision{Outcome: OutcomeRelease, Reason: "no second factor needed"}, nil
