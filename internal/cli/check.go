@@ -47,6 +47,7 @@ func (a *app) check(ctx context.Context) error {
 	r := newReport(a.stdout, useColor(a.stdout, a.getenv))
 	if cfg := a.checkConfig(r); cfg != nil {
 		checkJellyfin(ctx, r, cfg)
+		a.checkGateway(ctx, r, cfg)
 	}
 	if r.out.err != nil {
 		return fmt.Errorf("writing the report: %w", r.out.err)

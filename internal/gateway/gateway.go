@@ -68,6 +68,7 @@ type Gateway struct {
 	recent   *recentSessions
 	blocks   *ipset.Manager
 	geo      *geoPolicy
+	traffic  *trafficSampler
 	store    store.Store
 	inject   []byte // the script tag injected into jellyfin-web's index.html
 }
@@ -102,6 +103,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", slog.New(slog.NewJSONHandler(o.LogWriter, nil))),
 		pace:     newPacer(3 * time.Second),
 		recent:   newRecentSessions(),
+		traffic:  newTrafficSampler(),
 	}
 	transport := o.Transport
 	if transport == nil {
@@ -177,6 +179,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	go g.tokens.Watch(watchCtx, time.Second)
 	go g.signin.Run(watchCtx)
 	go g.shield.Watch(watchCtx, time.Second)
+	go g.reportStatus(watchCtx, 30*time.Second)
 	if g.geo != nil {
 		go g.geo.db.Run(watchCtx)
 	}

@@ -39,6 +39,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sc := &scope{rawQuery: r.URL.RawQuery}
 	sc.client, sc.viaProxy = clientAddr(r, g.trusted)
 	sc.clientIP = sc.client.String()
+	g.traffic.observe(sc.client)
 	sc.proto = forwardedProto(r, sc.viaProxy)
 	sc.host = forwardedHost(r, sc.viaProxy)
 	if g.refuseBanned(w, sc) {

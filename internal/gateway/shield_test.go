@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/gateway"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/testutil"
@@ -196,5 +198,21 @@ func TestBannedClientsAreDroppedAtAccept(t *testing.T) {
 	if err == nil {
 		_ = resp.Body.Close()
 		t.Fatalf("a banned peer got an answer: %d", resp.StatusCode)
+	}
+}
+
+func TestRunningGatewayReportsItsStatus(t *testing.T) {
+	e := testutil.Start(t, testutil.Options{})
+	var raw string
+	if !testutil.Eventually(3*time.Second, func() bool {
+		var err error
+		raw, err = e.Store.Setting(context.Background(), gateway.StatusKey)
+		return err == nil
+	}) {
+		t.Fatal("no status written")
+	}
+	var st gateway.Status
+	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Version != gateway.Version || st.At.IsZero() {
+		t.Fatalf("status %q: %v", raw, err)
 	}
 }
