@@ -139,8 +139,15 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		Tokens: table, Jellyfin: g.jf, Logger: o.Logger,
 		FailureLine: func(ip netip.Addr, user, reason, client string) {
 			g.failures.write(failure{ip: ip, user: user, reason: reason, status: http.StatusUnauthorized, client: client})
-			g.shield.Failed(context.Background(), shield.Login{Addr: ip, User: user, PasswordRight: reason != "invalid_credentials"})
-		}})
+			if reason != "throttled" { // Allow counted it already
+				g.shield.Failed(context.Background(), shield.Login{Addr: ip, User: user, PasswordRight: reason != "invalid_credentials"})
+			}
+		},
+		Throttle: func(ctx context.Context, ip netip.Addr, user string) error {
+			return g.shield.Allow(ctx, shield.Login{Addr: ip, User: user})
+		},
+		Succeeded: func(ip netip.Addr, user string) { g.shield.Succeeded(shield.Login{Addr: ip, User: user}) },
+	})
 	g.inject = []byte(web.InjectTag(cfg.BaseURL))
 	g.proxy = g.newProxy(transport)
 	g.pages = g.newPages()

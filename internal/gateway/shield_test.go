@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +215,26 @@ func TestRunningGatewayReportsItsStatus(t *testing.T) {
 	var st gateway.Status
 	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Version != gateway.Version || st.At.IsZero() {
 		t.Fatalf("status %q: %v", raw, err)
+	}
+}
+
+// TestSignInPageIsThrottledLikeTheAPI: the gateway's own sign-in form must
+// not be a way around the user name's failure budget.
+func TestSignInPageIsThrottledLikeTheAPI(t *testing.T) {
+	tap := &reachTap{}
+	e := shieldEnv(t, tap)
+	post := func(ip, password string) {
+		form := url.Values{"username": {"alice"}, "password": {password}}
+		req := e.RawRequest("POST", "/jellyguard/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp := e.Do(req)
+		_ = resp.Body.Close()
+	}
+	for i := range 8 {
+		post(fmt.Sprintf("203.0.113.%d", 100+i), "guess")
+	}
+	if u, _ := e.Fake.User("alice"); u.InvalidLoginAttemptCount > config.Default().Shield.UserFailures {
+		t.Fatalf("%d guesses through the sign-in page reached Jellyfin", u.InvalidLoginAttemptCount)
 	}
 }

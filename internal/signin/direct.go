@@ -32,6 +32,12 @@ func (s *Service) PasswordLogin(ctx context.Context, user, password, code string
 		deviceID = device.NewID()
 	}
 	id := jellyfin.Identity{Client: directClient, Device: browserName(c.UserAgent), DeviceID: deviceID, Version: jellyfin.Version}
+	if s.opt.Throttle != nil {
+		if err := s.opt.Throttle(ctx, c.IP, user); err != nil {
+			s.failureLine(c.IP, user, "throttled", directClient)
+			return Release{}, ErrBadCode
+		}
+	}
 	res, err := s.opt.Jellyfin.AuthenticateByName(ctx, user, password, id, c.IP.String())
 	if errors.Is(err, jellyfin.ErrInvalidToken) || errors.Is(err, jellyfin.ErrForbidden) || errors.Is(err, jellyfin.ErrNotFound) {
 		if kindOf(strings.TrimSpace(code)) == factor.CodeRecovery {
@@ -80,6 +86,9 @@ func (s *Service) releaseDirect(ctx context.Context, a *Attempt, res jellyfin.Au
 	}
 	rel := Release{UserID: res.User.ID, UserName: res.User.Name, AccessToken: res.AccessToken, ServerID: res.ServerID,
 		DeviceID: a.DeviceID, Cookies: d.Cookies}
+	if s.opt.Succeeded != nil {
+		s.opt.Succeeded(c.IP, a.Username)
+	}
 	if remember && d.Factor != "" && d.Factor != FactorTrustedBrowser {
 		if cookie, err := s.trustBrowser(ctx, res.User.ID, a.DeviceID, c); err == nil {
 			rel.Cookies = append(rel.Cookies, cookie)

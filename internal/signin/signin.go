@@ -50,8 +50,14 @@ type Options struct {
 	// FailureLine writes the documented sign-in failure line for failures
 	// the pages see (a wrong code on the challenge page); nil: none.
 	FailureLine func(ip netip.Addr, user, reason, client string)
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Throttle is asked before the sign-in page sends a password to
+	// Jellyfin (the shield: rate, backoff, the user name's budget); an error
+	// refuses the attempt like a wrong password. Succeeded is told when the
+	// page signed someone in. nil: no throttling.
+	Throttle  func(ctx context.Context, ip netip.Addr, user string) error
+	Succeeded func(ip netip.Addr, user string)
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service is the sign-in service. Create it with New.
