@@ -153,7 +153,8 @@ type ShieldConfig struct {
 	BanTime     time.Duration `yaml:"ban_time"`
 	BanTimeMax  time.Duration `yaml:"ban_time_max"`
 	// Exempt lists networks that are never banned nor throttled (besides
-	// the trusted proxies and two_factor.lan_bypass, which always are).
+	// the trusted proxies, shield.lan and two_factor.lan_bypass, which
+	// always are).
 	Exempt []string `yaml:"exempt"`
 	// KnownAddressDays is how long an address a user signed in from counts
 	// as theirs. Default 30.

@@ -80,7 +80,11 @@ func New(ctx context.Context, o Options) (*Shield, error) {
 	if s.resolver == nil {
 		s.resolver = defaultResolver
 	}
-	s.exempt = append(append(append([]netip.Prefix{}, o.Config.TrustedPrefixes...), o.Config.LANPrefixes...), o.Config.ExemptPrefixes...)
+	// Never banned nor throttled: the trusted proxies, the configured LAN
+	// (shield.lan and two_factor.lan_bypass) and shield.exempt.
+	for _, ps := range [][]netip.Prefix{o.Config.TrustedPrefixes, o.Config.LANNetworks, o.Config.LANPrefixes, o.Config.ExemptPrefixes} {
+		s.exempt = append(s.exempt, ps...)
+	}
 	last, err := o.Store.LastChange(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading change feed: %w", err)

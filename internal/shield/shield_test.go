@@ -193,3 +193,20 @@ func TestKnownAddressesComeFromReleasedTokens(t *testing.T) {
 		t.Fatal("a neighbour counts as known")
 	}
 }
+
+func TestTheConfiguredLANIsNeverBanned(t *testing.T) {
+	s, _, _ := newShield(t, func(c *config.Config) {
+		c.Shield.LAN = []string{"192.168.1.0/24"}
+		c.TwoFactor.LANBypass = []string{"10.8.0.0/16"}
+	})
+	ctx := context.Background()
+	for _, ip := range []string{"192.168.1.5", "10.8.3.3"} {
+		a := netip.MustParseAddr(ip)
+		for range 30 {
+			s.Failed(ctx, Login{Addr: a, User: "alice"})
+		}
+		if _, banned := s.Banned(a); banned || !s.Exempt(a) {
+			t.Fatalf("%s on the LAN was banned", ip)
+		}
+	}
+}
