@@ -36,11 +36,14 @@ func main() {
 		case "-login-client":
 			exitOn(runLoginClient(os.Args[2:]))
 			return
+		case "-accept-flood":
+			exitOn(runAcceptFlood(os.Args[2:]))
+			return
 		}
 	}
 	var o options
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each wrk run with 64 connections (the 1-connection run takes half)")
-	flag.BoolVar(&o.quick, "quick", false, "smoke run: 2s wrk runs, a 256 MiB stream, 100 logins")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each wrk run with 64 connections (the 1-connection run takes half) and of each banned flood (at least 3s)")
+	flag.BoolVar(&o.quick, "quick", false, "smoke run: 2s wrk runs, a 256 MiB stream, 100 logins, 3s floods")
 	flag.IntVar(&o.rounds, "rounds", 1, "repeat every measurement this many times (interleaved) and report medians")
 	flag.IntVar(&o.logins, "logins", 500, "sequential logins through each of direct and jellyguard")
 	flag.StringVar(&o.binary, "jellyguard", "", "use this jellyguard binary instead of building ./cmd/jellyguard")
@@ -48,6 +51,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after measuring, record jellyguard under the small-GET load with perf into this perf.data file")
 	flag.BoolVar(&o.noNginx, "no-nginx", false, "skip nginx")
 	flag.BoolVar(&o.syscalls, "syscalls", true, "count system calls per request with perf in one more short run per peer (skipped without perf)")
+	flag.BoolVar(&o.flood, "flood", true, "measure a banned client flooding a second jellyguard while another client downloads the stream")
 	flag.Usage = func() {
 		out(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
 			"Measures direct access, nginx and jellyguard in front of a Jellyfin stand-in on loopback.\n\n")
@@ -68,6 +72,7 @@ func main() {
 		o.streamBytes = streamSize
 	}
 	o.rounds = max(o.rounds, 1)
+	o.floodDuration = max(o.duration, 3*time.Second)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,6 +105,9 @@ type options struct {
 	noNginx     bool
 	syscalls    bool
 	streamBytes int64
+	// flood runs the banned flood for floodDuration.
+	flood         bool
+	floodDuration time.Duration
 }
 
 // run does the whole benchmark and returns the exit code: 1 when jellyguard
@@ -166,7 +174,11 @@ func run(ctx context.Context, o options) int {
 		}
 	}
 
-	jg, err := startJellyguard(ctx, pin, bin, filepath.Join(tmp, "jellyguard"), upAddr)
+	// Every check stays on, but the load generator's address is exempt
+	// from the shield: 500 sequential logins from one address would
+	// otherwise (rightly) be throttled, and the login latency measured on
+	// refusals.
+	jg, err := startJellyguard(ctx, pin, bin, filepath.Join(tmp, "jellyguard"), upAddr, "jellyguard", benchExempt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: jellyguard did not start:", err)
 		return 1
@@ -191,6 +203,9 @@ func run(ctx context.Context, o options) int {
 
 	m := &measurer{o: o, pin: pin, upPID: up.pid(), auth: auth, peers: peers, rep: rep}
 	m.all(ctx)
+	if o.flood && ctx.Err() == nil {
+		m.flood(ctx, bin, filepath.Join(tmp, "flood"), upAddr)
+	}
 	if o.cpuprofile != "" && ctx.Err() == nil {
 		m.profile(ctx, jg)
 	}

@@ -78,10 +78,18 @@ func measureSmall(ctx context.Context, p pinning, pr *peer, upstreamPID int, aut
 // measureStream downloads size bytes of a stream through pr with curl (a
 // Range request when size is less than the whole stream).
 func measureStream(ctx context.Context, p pinning, pr *peer, auth string, size int64) (streamRun, error) {
+	return measureStreamHeaders(ctx, p, pr, []string{"Authorization: " + auth}, size)
+}
+
+// measureStreamHeaders is measureStream with any request headers
+// ("Name: value").
+func measureStreamHeaders(ctx context.Context, p pinning, pr *peer, headers []string, size int64) (streamRun, error) {
 	argv := append(append([]string{}, p.load...), "curl", "-s", "-o", "/dev/null",
-		"-H", "Authorization: "+auth,
 		"-w", "%{http_code} %{size_download} %{speed_download} %{time_total}",
 		"--max-time", "600")
+	for _, h := range headers {
+		argv = append(argv, "-H", h)
+	}
 	if size < streamSize {
 		argv = append(argv, "-r", "0-"+strconv.FormatInt(size-1, 10))
 	}

@@ -177,18 +177,27 @@ func buildJellyguard(ctx context.Context, root, dir string) (string, error) {
 }
 
 // jellyguardConf is the gateway's configuration: every check at its default
-// (on), logging at warn so that no line is written per request.
-func jellyguardConf(listen, upstream, data string) string {
+// (on), logging at warn so that no line is written per request; extra is
+// YAML appended at the top level.
+func jellyguardConf(listen, upstream, data, extra string) string {
 	return fmt.Sprintf(`listen: %q
 upstream: %q
 data: %q
 log:
   level: warn
-`, listen, "http://"+upstream, data)
+`, listen, "http://"+upstream, data) + extra
 }
 
-// startJellyguard runs `jellyguard serve` with a fresh data directory.
-func startJellyguard(ctx context.Context, p pinning, bin, dir, upstream string) (*peer, error) {
+// benchExempt exempts the loopback load generator from the shield.
+const benchExempt = "shield:\n  exempt: [\"127.0.0.0/8\"]\n"
+
+// jellyguardConfPath is where startJellyguard writes the configuration.
+func jellyguardConfPath(dir string) string { return filepath.Join(dir, "jellyguard.yaml") }
+
+// startJellyguard runs `jellyguard serve` with a fresh data directory in
+// dir and its configuration file there; extra is added to the
+// configuration (see jellyguardConf).
+func startJellyguard(ctx context.Context, p pinning, bin, dir, upstream, name, extra string) (*peer, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, err
@@ -196,15 +205,15 @@ func startJellyguard(ctx context.Context, p pinning, bin, dir, upstream string) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	conf := filepath.Join(dir, "jellyguard.yaml")
-	if err := os.WriteFile(conf, []byte(jellyguardConf(listen, upstream, filepath.Join(dir, "data"))), 0o600); err != nil {
+	conf := jellyguardConfPath(dir)
+	if err := os.WriteFile(conf, []byte(jellyguardConf(listen, upstream, filepath.Join(dir, "data"), extra)), 0o600); err != nil {
 		return nil, err
 	}
-	c, _, err := startChild("jellyguard", p.server, childEnv(), false, bin, "serve", "--config", conf)
+	c, _, err := startChild(name, p.server, childEnv(), false, bin, "serve", "--config", conf)
 	if err != nil {
 		return nil, err
 	}
-	pr := &peer{name: "jellyguard", base: "http://" + listen, proc: c, pids: func() []int { return []int{c.pid()} }}
+	pr := &peer{name: name, base: "http://" + listen, proc: c, pids: func() []int { return []int{c.pid()} }}
 	if err := waitReady(ctx, c, pr.base+"/System/Info/Public"); err != nil {
 		c.stop(5 * time.Second)
 		return nil, err

@@ -21,6 +21,9 @@ import (
 type pinning struct {
 	server, load []string
 	note         string
+	// serverCPU and loadCPU are the pinned CPUs' numbers, -1 when nothing
+	// is pinned.
+	serverCPU, loadCPU int
 }
 
 // choosePinning puts the servers on the first CPU this process may use and
@@ -29,16 +32,19 @@ type pinning struct {
 func choosePinning() pinning {
 	cpus := allowedCPUs()
 	if _, err := exec.LookPath("taskset"); err != nil {
-		return pinning{note: "taskset not found: nothing is pinned, servers and load generator share every CPU"}
+		return pinning{note: "taskset not found: nothing is pinned, servers and load generator share every CPU", serverCPU: -1, loadCPU: -1}
 	}
 	if len(cpus) < 2 {
-		return pinning{note: fmt.Sprintf("only %d CPU available: nothing is pinned, servers and load generator share it", len(cpus))}
+		return pinning{note: fmt.Sprintf("only %d CPU available: nothing is pinned, servers and load generator share it", len(cpus)),
+			serverCPU: -1, loadCPU: -1}
 	}
 	s, l := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
 	return pinning{
-		server: []string{"taskset", "-c", s},
-		load:   []string{"taskset", "-c", l},
-		note:   fmt.Sprintf("upstream and proxy pinned to CPU %s, load generator to CPU %s", s, l),
+		server:    []string{"taskset", "-c", s},
+		load:      []string{"taskset", "-c", l},
+		note:      fmt.Sprintf("upstream and proxy pinned to CPU %s, load generator to CPU %s", s, l),
+		serverCPU: cpus[0],
+		loadCPU:   cpus[1],
 	}
 }
 
@@ -200,31 +206,38 @@ var clockTick = func() time.Duration {
 // cpuTime is the user plus system CPU time the processes have used so far
 // (all their threads).
 func cpuTime(pids []int) (time.Duration, error) {
-	var total time.Duration
+	u, s, err := cpuTimes(pids)
+	return u + s, err
+}
+
+// cpuTimes is the user and the system CPU time the processes have used so
+// far (all their threads).
+func cpuTimes(pids []int) (user, system time.Duration, err error) {
 	for _, pid := range pids {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		// The command name may hold spaces and parentheses: fields are
 		// counted after its closing parenthesis.
 		i := bytes.LastIndexByte(data, ')')
 		if i < 0 {
-			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+			return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 		}
 		f := strings.Fields(string(data[i+1:]))
 		// After the name: state(3) ppid(4) … utime(14) stime(15).
 		if len(f) < 13 {
-			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+			return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 		}
 		u, err1 := strconv.ParseInt(f[11], 10, 64)
 		s, err2 := strconv.ParseInt(f[12], 10, 64)
 		if err1 != nil || err2 != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+			return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 		}
-		total += time.Duration(u+s) * clockTick
+		user += time.Duration(u) * clockTick
+		system += time.Duration(s) * clockTick
 	}
-	return total, nil
+	return user, system, nil
 }
 
 // peakRSS is the sum of the processes' peak resident set sizes (VmHWM), in

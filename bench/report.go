@@ -36,7 +36,12 @@ type report struct {
 	// LoginAddedP50 is the difference of their medians.
 	Logins        map[string]loginStats `json:"logins,omitempty"`
 	LoginAddedP50 *float64              `json:"login_added_p50_us,omitempty"`
-	Notes         []string              `json:"notes,omitempty"`
+	// Flood is the banned flood (absent with -flood=false).
+	Flood *floodReport `json:"banned_flood,omitempty"`
+	Notes []string     `json:"notes,omitempty"`
+
+	// pinned: the servers and the load generators have CPUs of their own.
+	pinned bool
 }
 
 type settings struct {
@@ -94,6 +99,7 @@ func newReport(ctx context.Context, o options, p pinning, root string) *report {
 		Go:      runtime.Version(),
 		CPUs:    len(allowedCPUs()),
 		Pinning: p.note,
+		pinned:  p.serverCPU >= 0,
 		Settings: settings{
 			Duration: o.duration.String(), Conn1: max(o.duration/2, time.Second).String(), Quick: o.quick,
 			Rounds: o.rounds, StreamBytes: o.streamBytes, Logins: o.logins,
@@ -242,6 +248,9 @@ func (r *report) finish() {
 	if d, j := r.Logins["direct"], r.Logins["jellyguard"]; d.N > 0 && j.N > 0 {
 		r.LoginAddedP50 = ptr(j.P50 - d.P50)
 	}
+	if r.Flood != nil {
+		r.Flood.finish(r)
+	}
 	for _, p := range r.Peers {
 		for _, v := range []*float64{p.RPS, p.P50us, p.P99us, p.Conn1P50us, p.AddedP50us, p.Conn1RPS, p.StreamMiBs,
 			p.CPUusPerReq, p.CPUsPerGiB, p.PeakRSSMiB, p.UpstreamCPUusPerReq} {
@@ -336,6 +345,9 @@ func (r *report) text(w *bytes.Buffer) {
 			out(w, " (%d failed direct, %d through jellyguard)", d.Errs, j.Errs)
 		}
 		out(w, "\n")
+	}
+	if r.Flood != nil {
+		r.Flood.text(w, r.pinned)
 	}
 	for _, p := range r.Peers {
 		for _, e := range p.Errors {

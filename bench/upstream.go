@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -72,11 +73,19 @@ func newUpstream() http.Handler {
 	me := mustJSON(map[string]any{"Id": benchUserID, "Name": "bench", "ServerId": benchServerID,
 		"Policy": map[string]any{"IsAdministrator": false, "IsDisabled": false}})
 
+	// Counters of the requests served, read at countersPath: the banned
+	// flood checks with them that no refused request reached Jellyfin.
+	var total, itemReqs, streams atomic.Int64
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+countersPath, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, mustJSON(upstreamCounters{Requests: total.Load(), Items: itemReqs.Load(), Streams: streams.Load()}))
+	})
 	mux.HandleFunc("GET /Items", func(w http.ResponseWriter, _ *http.Request) {
+		itemReqs.Add(1)
 		writeJSON(w, http.StatusOK, items)
 	})
 	mux.HandleFunc("GET /Videos/{id}/stream", func(w http.ResponseWriter, r *http.Request) {
+		streams.Add(1)
 		w.Header().Set("Content-Type", "video/mp4")
 		http.ServeContent(w, r, "", time.Time{}, &patternReader{size: streamSize})
 	})
@@ -97,7 +106,23 @@ func newUpstream() http.Handler {
 	mux.HandleFunc("GET /Auth/Keys", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, []byte(`{"Items":[],"TotalRecordCount":0,"StartIndex":0}`))
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != countersPath {
+			total.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// countersPath is where the stand-in tells how many requests it served.
+// Only the benchmark reads it, directly (never through a proxy).
+const countersPath = "/_bench/counters"
+
+// upstreamCounters are the requests the stand-in served, counters aside.
+type upstreamCounters struct {
+	Requests int64 `json:"requests"`
+	Items    int64 `json:"items"`   // of which GET /Items
+	Streams  int64 `json:"streams"` // of which /Videos/{id}/stream
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -24,11 +24,20 @@ type wrkResult struct {
 // runWrk runs wrk against url for d with threads and conns, the load
 // generator pinned as p says, and parses its report.
 func runWrk(ctx context.Context, p pinning, url, auth string, threads, conns int, d time.Duration) (wrkResult, error) {
+	var headers []string
+	if auth != "" {
+		headers = append(headers, "Authorization: "+auth)
+	}
+	return runWrkHeaders(ctx, p, url, headers, threads, conns, d)
+}
+
+// runWrkHeaders is runWrk with any request headers ("Name: value").
+func runWrkHeaders(ctx context.Context, p pinning, url string, headers []string, threads, conns int, d time.Duration) (wrkResult, error) {
 	argv := append(append([]string{}, p.load...), "wrk",
 		"-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d),
 		"--timeout", "5s", "--latency")
-	if auth != "" {
-		argv = append(argv, "-H", "Authorization: "+auth)
+	for _, h := range headers {
+		argv = append(argv, "-H", h)
 	}
 	argv = append(argv, url)
 	out, err := runBounded(ctx, d+30*time.Second, argv...)

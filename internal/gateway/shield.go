@@ -61,7 +61,12 @@ func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("Connection", "close")
+	if !sc.viaProxy {
+		// The peer itself is refused: end the connection. Behind a proxy
+		// the connection carries other clients too, so it stays open (and
+		// the flood costs no new connections).
+		w.Header().Set("Connection", "close")
+	}
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write([]byte("Forbidden.\n"))
 	return true
