@@ -80,18 +80,7 @@ func (s *Store) RevokeTrustedBrowser(ctx context.Context, id string, at time.Tim
 		at = time.Now()
 	}
 	return s.write(ctx, "revoking trusted browser", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, revokeBrowserSQL, id, at.UnixNano())
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, revokeBrowserSQL, id, at.UnixNano())
 	})
 }
 

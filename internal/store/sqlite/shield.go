@@ -86,18 +86,10 @@ func (s *Store) LiftBan(ctx context.Context, prefix string, at time.Time) error 
 		at = time.Now()
 	}
 	return s.write(ctx, "lifting ban", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, liftBanSQL, prefix, at.UnixNano())
-		if err != nil {
+		if err := execOne(ctx, tx, liftBanSQL, prefix, at.UnixNano()); err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		_, err = tx.ExecContext(ctx, insertChangeSQL, store.ChangeBanLifted, prefix, at.UnixNano())
+		_, err := tx.ExecContext(ctx, insertChangeSQL, store.ChangeBanLifted, prefix, at.UnixNano())
 		return err
 	})
 }

@@ -155,19 +155,25 @@ func (s *Store) TouchToken(ctx context.Context, hash [32]byte, at time.Time) err
 // updateToken runs a one-row UPDATE keyed by hash ($1) with a time ($2).
 func (s *Store) updateToken(ctx context.Context, what, query string, hash [32]byte, at time.Time) error {
 	return s.write(ctx, what, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, hash[:], at.UnixNano())
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, query, hash[:], at.UnixNano())
 	})
+}
+
+// execOne runs a statement that must change a row: store.ErrNotFound when
+// it changed none.
+func execOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // The newest session token of each user supplies the name and admin flag;
