@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
 const (
@@ -252,35 +254,18 @@ func signInsForLog(t *testing.T, d *demo) {
 	}
 }
 
-// postLogin posts a Jellyfin login to the gateway, as from xff when it is
-// not empty, and returns the status and the body.
+// postLoginAs posts a Jellyfin login to the gateway, as from xff when it
+// is not empty, and returns the status and the body.
 func postLoginAs(t *testing.T, d *demo, xff, user, password string) (int, []byte) {
 	t.Helper()
-	body, err := json.Marshal(map[string]string{"Username": user, "Pw": password})
-	if err != nil {
-		t.Fatal(err)
+	hdr := map[string]string{
+		"Authorization": `MediaBrowser Client="e2e deploy", Device="test", DeviceId="` + randomID(t, "e2e-deploy-") + `", Version="1"`,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Gateway+"/Users/AuthenticateByName", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", `MediaBrowser Client="e2e deploy", Device="test", DeviceId="`+randomID(t, "e2e-deploy-")+`", Version="1"`)
-	req.Header.Set("Content-Type", "application/json")
 	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
+		hdr["X-Forwarded-For"] = xff
 	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST /Users/AuthenticateByName: %v", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		t.Fatalf("POST /Users/AuthenticateByName: reading the body: %v", err)
-	}
-	return resp.StatusCode, out
+	resp, body := postLogin(t, d, "/Users/AuthenticateByName", user, password, hdr)
+	return resp.StatusCode, body
 }
 
 // disableAtEmulator disables a user in the emulator, as an administrator
@@ -957,7 +942,7 @@ prometheus:
 
 	lapi := exec.Command(cs.bin, "-c", cs.config, "-no-cs")
 	lapi.Dir = cs.dir
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	lapi.Stdout, lapi.Stderr = out, out
 	if err := lapi.Start(); err != nil {
 		t.Fatalf("starting the CrowdSec Local API: %v", err)

@@ -16,10 +16,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
 // Time limits. Every subprocess and every wait in the suite is bounded by one
@@ -168,31 +169,13 @@ func nodeMissing(dir string) string {
 	return ""
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is a running jellyguard process.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	lines  chan string // stdout, line by line; closed at EOF
-	stdout *syncBuffer // everything read from stdout
-	stderr *syncBuffer
+	lines  chan string      // stdout, line by line; closed at EOF
+	stdout *testutil.Buffer // everything read from stdout
+	stderr *testutil.Buffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // cmd.Wait's result, valid after done
 
@@ -208,8 +191,8 @@ func startProc(t *testing.T, name, dir string, env []string, args ...string) *pr
 		name:   name,
 		cmd:    exec.Command(binPath, args...),
 		lines:  make(chan string, 1024),
-		stdout: &syncBuffer{},
-		stderr: &syncBuffer{},
+		stdout: &testutil.Buffer{},
+		stderr: &testutil.Buffer{},
 		done:   make(chan struct{}),
 	}
 	p.cmd.Dir = dir

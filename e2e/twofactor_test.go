@@ -359,28 +359,39 @@ func TestSDKTwoFactorPasswordSemicolonCode(t *testing.T) {
 // injects sends it: the raw MediaBrowser header and X-Jellyguard-Web: 1.
 func webLogin(t *testing.T, d *demo, user, password, deviceID string) (*http.Response, []byte) {
 	t.Helper()
+	return postLogin(t, d, "/Users/authenticatebyname", user, password, map[string]string{
+		"Authorization":    `MediaBrowser Client="Jellyfin Web", Device="Chrome", DeviceId="` + deviceID + `", Version="10.11.11"`,
+		"Accept":           "application/json",
+		"X-Jellyguard-Web": "1",
+	})
+}
+
+// postLogin posts {"Username","Pw"} to path on the gateway with the given
+// headers and returns the answer (body read and closed).
+func postLogin(t *testing.T, d *demo, path, user, password string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	body, err := json.Marshal(map[string]string{"Username": user, "Pw": password})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Gateway+"/Users/authenticatebyname", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Gateway+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", `MediaBrowser Client="Jellyfin Web", Device="Chrome", DeviceId="`+deviceID+`", Version="10.11.11"`)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-Jellyguard-Web", "1")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /Users/authenticatebyname: %v", err)
+		t.Fatalf("POST %s: %v", path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		t.Fatalf("POST /Users/authenticatebyname: reading the body: %v", err)
+		t.Fatalf("POST %s: reading the body: %v", path, err)
 	}
 	return resp, respBody
 }
