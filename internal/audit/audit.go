@@ -17,16 +17,6 @@ import (
 	"github.com/jellyguard/jellyguard/internal/store"
 )
 
-// Event kinds.
-const (
-	SignInSuccess = "signin.success"
-	SignInFailure = "signin.failure"
-	TokenRevoked  = "token.revoked"
-	TokenRejected = "token.rejected"
-	TokenWithheld = "token.withheld"
-	ConfigChanged = "config.changed"
-)
-
 // chainPurpose separates the chain MAC key from every other MAC key.
 const chainPurpose = "audit chain"
 
@@ -61,7 +51,7 @@ func (l *Log) Record(ctx context.Context, ev store.AuditEvent) (store.AuditEvent
 		return store.AuditEvent{}, fmt.Errorf("recording audit event %s: %w", ev.Kind, err)
 	}
 	l.log.LogAttrs(ctx, slog.LevelInfo, "audit event",
-		slog.Int64("seq", stored.Seq), slog.String("kind", stored.Kind),
+		slog.Int64("seq", stored.Seq), slog.String("kind", string(stored.Kind)),
 		slog.String("user_id", stored.UserID), slog.String("user", stored.UserName),
 		slog.String("ip", stored.IP), slog.String("detail", stored.Detail))
 	return stored, nil

@@ -38,7 +38,7 @@ func openStore(t *testing.T) *sqlite.Store {
 func fill(t *testing.T, s store.Store, n int) *Log {
 	t.Helper()
 	l := New(s, testKeys(t, 1), nil)
-	kinds := []string{SignInSuccess, SignInFailure, TokenRevoked, TokenRejected, TokenWithheld, ConfigChanged}
+	kinds := []Kind{SignInSuccess, SignInFailure, TokenRevoked, TokenRejected, TokenWithheld, ConfigChanged}
 	for i := range n {
 		ev := store.AuditEvent{Kind: kinds[i%len(kinds)], UserID: fmt.Sprintf("%032x", i%3),
 			UserName: fmt.Sprint("user", i%3), IP: "192.0.2.1", Detail: fmt.Sprintf(`{"n":%d}`, i)}

@@ -147,11 +147,11 @@ type eventJSON struct {
 // neutralised before they reach a terminal.
 func printEvent(w io.Writer, ev store.AuditEvent, asJSON bool) error {
 	if asJSON {
-		return writeJSON(w, eventJSON{Seq: ev.Seq, Time: ev.Time.UTC(), Kind: ev.Kind, UserID: ev.UserID,
+		return writeJSON(w, eventJSON{Seq: ev.Seq, Time: ev.Time.UTC(), Kind: string(ev.Kind), UserID: ev.UserID,
 			UserName: ev.UserName, IP: ev.IP, Detail: ev.Detail, Hash: hex.EncodeToString(ev.Hash)})
 	}
 	_, err := fmt.Fprintf(w, "%s  #%-5d %-18s %-14s %-15s %s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
-		ev.Seq, cell(ev.Kind), cell(ev.UserName), cell(ev.IP), cell(ev.Detail))
+		ev.Seq, cell(string(ev.Kind)), cell(ev.UserName), cell(ev.IP), cell(ev.Detail))
 	return err
 }
 

@@ -157,11 +157,11 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	r = runCLI(t, "--data", dir, "audit", "tail", "--json")
-	if r.code != exitOK || strings.Count(r.stdout, `"kind":"`+audit.TokenRevoked+`"`) != 2 {
+	if r.code != exitOK || strings.Count(r.stdout, `"kind":"`+string(audit.TokenRevoked)+`"`) != 2 {
 		t.Errorf("audit tail: exit %d, stdout %q", r.code, r.stdout)
 	}
 	r = runCLI(t, "--data", dir, "audit", "tail", "-n", "1")
-	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, audit.TokenRevoked) {
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, string(audit.TokenRevoked)) {
 		t.Errorf("audit tail -n 1: exit %d, stdout %q", r.code, r.stdout)
 	}
 	r = runCLI(t, "--data", dir, "audit", "verify")

@@ -117,10 +117,10 @@ func TestAuditTailFollow(t *testing.T) {
 		t.Fatalf("revoke: exit %d, stderr %q", r.code, r.stderr)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(stdout.String(), audit.TokenRevoked) && time.Now().Before(deadline) {
+	for !strings.Contains(stdout.String(), string(audit.TokenRevoked)) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(stdout.String(), audit.TokenRevoked) {
+	if !strings.Contains(stdout.String(), string(audit.TokenRevoked)) {
 		t.Errorf("follow did not print the new event; stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
 	cancel()

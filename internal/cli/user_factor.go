@@ -107,7 +107,7 @@ func (a *app) withSignin(ctx context.Context, name string, fn func(context.Conte
 var errNoSuchUser = errors.New("no such user")
 
 func (a *app) findAccount(ctx context.Context, e *env, name string) (store.Account, error) {
-	folded := strings.ToLower(strings.TrimSpace(name))
+	folded := signin.Fold(strings.TrimSpace(name))
 	acct, err := e.store.AccountByName(ctx, folded)
 	if err == nil {
 		return acct, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
@@ -27,7 +28,7 @@ func seedAccount(t *testing.T, dir, name, id string) {
 	}
 	defer func() { _ = st.Close() }()
 	now := time.Now()
-	if err := st.PutAccount(ctx, store.Account{UserID: id, UserName: name, NameFolded: strings.ToLower(name),
+	if err := st.PutAccount(ctx, store.Account{UserID: id, UserName: name, NameFolded: jellyfin.FoldName(name),
 		FirstSeenAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestUserRequireExemptAndReset(t *testing.T) {
 	}
 }
 
-func hasAuditKind(evs []store.AuditEvent, kind string) bool {
+func hasAuditKind(evs []store.AuditEvent, kind store.AuditKind) bool {
 	for _, ev := range evs {
 		if ev.Kind == kind {
 			return true

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/store"
 )
 
@@ -72,7 +73,10 @@ func (f *failureLog) write(x failure) {
 }
 
 // record appends an audit event, logging (not failing) when it cannot.
-func (g *Gateway) record(ctx context.Context, ev store.AuditEvent) {
+func (g *Gateway) record(ctx context.Context, ev audit.Event) { g.recordStored(ctx, ev.Stored()) }
+
+// recordStored appends an event whose address is a network, not a client.
+func (g *Gateway) recordStored(ctx context.Context, ev store.AuditEvent) {
 	if g.audit == nil {
 		return
 	}

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"os"
 	"time"
 
@@ -64,7 +63,6 @@ type Gateway struct {
 	signin   *signin.Service
 	shield   *shield.Shield
 	keys     *secret.Keys
-	pace     *pacer
 	recent   *recentSessions
 	blocks   *ipset.Manager
 	geo      *geoPolicy
@@ -101,7 +99,6 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		// The failure line is written whatever log.level says: fail2ban and
 		// CrowdSec depend on it.
 		failures: newFailureLog(o.LogWriter, cfg.Log.Format == "json", slog.New(slog.NewJSONHandler(o.LogWriter, nil))),
-		pace:     newPacer(3 * time.Second),
 		recent:   newRecentSessions(),
 		traffic:  newTrafficSampler(),
 	}
@@ -136,17 +133,11 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("loading the shield: %w", err)
 	}
 	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,
-		Tokens: table, Jellyfin: g.jf, Logger: o.Logger,
-		FailureLine: func(ip netip.Addr, user, reason, client string) {
-			g.failures.write(failure{ip: ip, user: user, reason: reason, status: http.StatusUnauthorized, client: client})
-			if reason != "throttled" { // Allow counted it already
-				g.shield.Failed(context.Background(), shield.Login{Addr: ip, User: user, PasswordRight: reason != "invalid_credentials"})
-			}
+		Tokens: table, Jellyfin: g.jf, Logger: o.Logger, Admission: admission{g},
+		FailureLine: func(f signin.Failure) {
+			g.failures.write(failure{ip: f.IP, user: f.User, reason: f.Reason, status: http.StatusUnauthorized,
+				client: f.Client, device: f.Device})
 		},
-		Throttle: func(ctx context.Context, ip netip.Addr, user string) error {
-			return g.shield.Allow(ctx, shield.Login{Addr: ip, User: user})
-		},
-		Succeeded: func(ip netip.Addr, user string) { g.shield.Succeeded(shield.Login{Addr: ip, User: user}) },
 	})
 	g.inject = []byte(web.InjectTag(cfg.BaseURL))
 	g.proxy = g.newProxy(transport)

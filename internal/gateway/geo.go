@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/shield/geo"
 	"github.com/jellyguard/jellyguard/internal/store"
 )
@@ -81,36 +81,36 @@ func travelKey(userID string) string { return "travel:" + userID }
 // judgeTravel compares a sign-in Jellyfin accepted with the user's last
 // one. It audits impossible travel and new countries or networks, and
 // reports whether (in block mode) the sign-in must pass a second factor.
-func (g *Gateway) judgeTravel(ctx context.Context, sc *scope, res jellyfin.AuthResult) (requireFactor bool) {
+func (g *Gateway) judgeTravel(ctx context.Context, userID, userName string, addr netip.Addr) (requireFactor bool) {
 	if g.geo == nil {
 		return false
 	}
-	place, ok := g.geo.db.Lookup(sc.client)
+	place, ok := g.geo.db.Lookup(addr)
 	if !ok {
 		return false
 	}
-	rec := g.travelRecord(ctx, res.User.ID)
+	rec := g.travelRecord(ctx, userID)
 	cur := geo.SignIn{At: time.Now(), Place: place}
 	v := g.geo.travel.Judge(rec.Last, geo.Seen{Countries: rec.Countries, ASNs: rec.ASNs}, cur)
 	if v.Impossible {
-		g.log.Warn("impossible travel", "user", res.User.Name, "ip", sc.client, "km", int(v.DistanceKm), "hours", v.Hours,
+		g.log.Warn("impossible travel", "user", userName, "ip", addr, "km", int(v.DistanceKm), "hours", v.Hours,
 			"kmh", int(v.SpeedKmh), "from", placeName(rec.Last.Place), "to", placeName(place))
-		g.record(ctx, store.AuditEvent{Kind: "signin.impossible_travel", UserID: res.User.ID, UserName: res.User.Name, IP: sc.clientIP,
-			Detail: fmt.Sprintf("%s → %s: %.0f km in %.1f h (%.0f km/h)", placeName(rec.Last.Place), placeName(place), v.DistanceKm, v.Hours, v.SpeedKmh)})
+		g.record(ctx, audit.Event{Kind: audit.SignInTravel, UserID: userID, UserName: userName, IP: addr,
+			Note: fmt.Sprintf("%s → %s: %.0f km in %.1f h (%.0f km/h)", placeName(rec.Last.Place), placeName(place), v.DistanceKm, v.Hours, v.SpeedKmh)})
 	}
 	if v.NewCountry || v.NewASN {
-		g.record(ctx, store.AuditEvent{Kind: "signin.new_place", UserID: res.User.ID, UserName: res.User.Name, IP: sc.clientIP,
-			Detail: fmt.Sprintf("first sign-in from %s (AS%d %s)", placeName(place), place.ASN, place.Org)})
+		g.record(ctx, audit.Event{Kind: audit.SignInNewPlace, UserID: userID, UserName: userName, IP: addr,
+			Note: fmt.Sprintf("first sign-in from %s (AS%d %s)", placeName(place), place.ASN, place.Org)})
 	}
 	return v.Impossible && g.geo.block
 }
 
 // rememberPlace stores a released sign-in's place as the user's last.
-func (g *Gateway) rememberPlace(ctx context.Context, sc *scope, userID string) {
+func (g *Gateway) rememberPlace(ctx context.Context, userID string, addr netip.Addr) {
 	if g.geo == nil {
 		return
 	}
-	place, ok := g.geo.db.Lookup(sc.client)
+	place, ok := g.geo.db.Lookup(addr)
 	if !ok {
 		return
 	}

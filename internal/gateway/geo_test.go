@@ -76,7 +76,7 @@ func TestImpossibleTravelRaisesAnAlert(t *testing.T) {
 	}
 }
 
-func countKind(evs []store.AuditEvent, kind string) int {
+func countKind(evs []store.AuditEvent, kind store.AuditKind) int {
 	n := 0
 	for _, ev := range evs {
 		if ev.Kind == kind {

@@ -8,16 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
-	"time"
+	"strings"
 
-	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/device"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
-	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/signin"
-	"github.com/jellyguard/jellyguard/internal/store"
-	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
 // maxLoginResponse bounds the login answer the gateway reads to record its
@@ -34,15 +31,6 @@ const webTagHeader = "X-Jellyguard-Web"
 // challengeHeader tells the injected script where the challenge page is.
 const challengeHeader = "X-Jellyguard-Challenge"
 
-// loginRequest is what the gateway read from a login request.
-type loginRequest struct {
-	start    time.Time
-	shield   shield.Login
-	username string
-	info     jellyfin.AuthInfo
-	attempt  *signin.Attempt
-}
-
 // loginBody is AuthenticateUserByName. encoding/json matches keys without
 // regard to case, as Jellyfin does; the last duplicate wins in both.
 type loginBody struct {
@@ -50,18 +38,29 @@ type loginBody struct {
 	Pw       *string `json:"Pw,omitempty"`
 }
 
-var loginSources = map[jellyfin.Class]string{
-	jellyfin.ClassLogin:             "login",
-	jellyfin.ClassLoginQuickConnect: "quickconnect",
-	jellyfin.ClassLoginLegacy:       "legacy-login",
+var loginDoors = map[jellyfin.Class]signin.Door{
+	jellyfin.ClassLogin:             signin.DoorLogin,
+	jellyfin.ClassLoginQuickConnect: signin.DoorQuickConnect,
+	jellyfin.ClassLoginLegacy:       signin.DoorLegacy,
 }
 
-// prepareLogin reads the login request and replaces its body with one the
-// gateway wrote itself, so Jellyfin sees exactly what the gateway decided
-// on (a "password;code" of an enrolled user reaches Jellyfin without the
-// code). It answers the client itself and returns false when the request
-// is malformed.
-func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope) bool {
+// errPassOn: Jellyfin answered a login with something that is neither a
+// session nor a refusal of the credentials (a 400 for a missing field, a
+// 404 for an unknown Quick Connect secret, Jellyfin down): the client gets
+// it as it is.
+var errPassOn = errors.New("jellyfin's answer is passed on")
+
+// errUnreadableSession: Jellyfin answered with a session the gateway could
+// not read, so it could not record it; the answer is withheld.
+var errUnreadableSession = errors.New("unreadable login answer")
+
+// serveLogin is the door of Jellyfin's login routes: it reads the attempt,
+// hands it to the sign-in flow (which asks Jellyfin through forward), and
+// turns the outcome into the answer a Jellyfin client understands. The body
+// Jellyfin sees is one the gateway wrote itself, so Jellyfin sees exactly
+// what the flow decided on ("password;code" of an enrolled user reaches it
+// without the code).
+func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request, sc *scope) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(g.cfg.Limits.LoginBody)))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -70,224 +69,190 @@ func (g *Gateway) prepareLogin(w http.ResponseWriter, r *http.Request, sc *scope
 		} else {
 			writeJellyfinError(w, http.StatusBadRequest)
 		}
-		return false
+		return
 	}
-	sc.login.start = time.Now()
-	sc.login.info = jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
-	sc.login.attempt = g.newAttempt(r, sc)
+	fw := &loginForward{g: g, r: r, sc: sc, body: body}
+	a, err := fw.attempt()
+	if err != nil {
+		g.log.Info("refused an unreadable login body", "ip", sc.client, "err", err)
+		writeJellyfinError(w, http.StatusBadRequest)
+		return
+	}
+	out, err := g.signin.SignIn(r.Context(), a)
+	switch {
+	case errors.Is(err, errPassOn):
+		fw.answer.writeTo(w)
+		return
+	case errors.Is(err, errUnreadableSession):
+		writeJellyfinError(w, http.StatusBadGateway)
+		return
+	case err != nil:
+		g.log.Error("a sign-in could not be completed; withholding it", "ip", sc.client, "err", err)
+		writeJellyfinError(w, http.StatusServiceUnavailable)
+		return
+	}
+	for _, c := range out.Cookies {
+		http.SetCookie(w, c)
+	}
+	switch out.Action {
+	case signin.Release:
+		fw.answer.writeTo(w)
+	case signin.Challenge:
+		w.Header().Set(challengeHeader, out.ChallengePath)
+		writeJellyfinError(w, http.StatusUnauthorized)
+	default:
+		writeJellyfinError(w, http.StatusUnauthorized)
+	}
+}
+
+// loginForward turns one login request into an attempt and carries the
+// password the flow decided on to Jellyfin.
+type loginForward struct {
+	g      *Gateway
+	r      *http.Request
+	sc     *scope
+	body   []byte
+	login  loginBody
+	answer *capturedAnswer
+}
+
+// attempt reads what the client sent.
+func (f *loginForward) attempt() (signin.Attempt, error) {
+	r, sc := f.r, f.sc
+	info := jellyfin.ParseRequest(r.Header, r.URL.RawQuery, f.g.dialect)
+	a := signin.Attempt{Door: loginDoors[sc.route.Class], Authenticate: f.authenticate,
+		Client: signin.Client{IP: sc.client, HTTPS: sc.proto == "https", UserAgent: r.UserAgent(), DeviceID: info.DeviceID,
+			App: info.Client, DeviceName: info.Device, Version: info.Version, Web: r.Header.Get(webTagHeader) == "1"}}
+	if c, err := r.Cookie(device.CookieName); err == nil {
+		a.Client.TrustCookie = c.Value
+	}
 	switch sc.route.Class {
 	case jellyfin.ClassLogin:
-		if body, err = g.rewriteLoginBody(r, body, sc); err != nil {
-			g.log.Info("refused an unreadable login body", "ip", sc.client, "err", err)
-			writeJellyfinError(w, http.StatusBadRequest)
-			return false
+		if err := json.Unmarshal(f.body, &f.login); err != nil {
+			return a, fmt.Errorf("decoding login body: %w", err)
 		}
-		r.Header.Set("Content-Type", "application/json")
+		if f.login.Username != nil {
+			a.UserName = *f.login.Username
+		}
+		if f.login.Pw != nil {
+			a.Password = *f.login.Pw
+		}
+	case jellyfin.ClassLoginLegacy:
+		a.UserRef, a.Password = sc.route.UserID, queryValue(sc.rawQuery, "pw")
 	case jellyfin.ClassLoginQuickConnect:
 		var qc struct{ Secret string }
-		_ = json.Unmarshal(body, &qc)
-		sc.login.attempt.QCSecret = qc.Secret
+		_ = json.Unmarshal(f.body, &qc)
+		a.QCSecret = qc.Secret
 	}
-	sc.login.shield = g.shieldLogin(r, sc)
-	if err := g.shield.Allow(r.Context(), sc.login.shield); err != nil {
-		g.loginFailed(r.Context(), sc, "throttled", http.StatusUnauthorized)
-		g.pace.hold(r.Context(), sc.login.start)
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, jellyfinError)
-		return false
-	}
-	r.Header.Del(webTagHeader)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	r.Header.Del("Content-Length")
-	return true
+	return a, nil
 }
 
-func (g *Gateway) newAttempt(r *http.Request, sc *scope) *signin.Attempt {
-	info := sc.login.info
-	a := &signin.Attempt{Route: loginSources[sc.route.Class], Client: info.Client, Device: info.Device,
-		DeviceID: info.DeviceID, Version: info.Version, IP: sc.client, HTTPS: sc.proto == "https",
-		Web: r.Header.Get(webTagHeader) == "1"}
-	if c, err := r.Cookie(device.CookieName); err == nil {
-		a.Cookie = c.Value
+// authenticate sends the login to Jellyfin with password, through the
+// proxy (so it carries the same forwarding headers as every request), and
+// reads Jellyfin's answer whole.
+func (f *loginForward) authenticate(ctx context.Context, password string) (jellyfin.AuthResult, error) {
+	req := f.r.Clone(ctx)
+	req.Header.Del(webTagHeader)
+	body := f.body
+	switch f.sc.route.Class {
+	case jellyfin.ClassLogin:
+		lb := f.login
+		if lb.Pw != nil || password != "" {
+			lb.Pw = &password
+		}
+		body, _ = json.Marshal(lb)
+		req.Header.Set("Content-Type", "application/json")
+	case jellyfin.ClassLoginLegacy:
+		if password != queryValue(f.sc.rawQuery, "pw") {
+			f.sc.rawQuery = replaceQueryValue(f.sc.rawQuery, "pw", password)
+		}
 	}
-	return a
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength, req.TransferEncoding = int64(len(body)), nil
+	req.Header.Del("Content-Length")
+	f.answer = &capturedAnswer{header: http.Header{}, limit: maxLoginResponse}
+	f.g.proxy.ServeHTTP(f.answer, req)
+	return f.g.readLoginAnswer(ctx, f.sc, f.answer)
 }
 
-func (g *Gateway) rewriteLoginBody(r *http.Request, body []byte, sc *scope) ([]byte, error) {
-	var lb loginBody
-	if err := json.Unmarshal(body, &lb); err != nil {
-		return nil, fmt.Errorf("decoding login body: %w", err)
+// readLoginAnswer tells a session from a refusal from anything else.
+func (g *Gateway) readLoginAnswer(ctx context.Context, sc *scope, ans *capturedAnswer) (jellyfin.AuthResult, error) {
+	switch {
+	case ans.overflow:
+		return jellyfin.AuthResult{}, errUnreadableSession
+	case ans.status/100 == 2 && bytes.Contains(ans.body.Bytes(), tokenKey):
+		res, err := jellyfin.ParseAuthResult(ans.body.Bytes())
+		if err != nil || res.AccessToken == "" {
+			g.reportWithheld(ctx, sc, ans.body.Bytes())
+			return res, errUnreadableSession
+		}
+		return res, nil
+	case sc.route.Class != jellyfin.ClassLoginQuickConnect &&
+		(ans.status == http.StatusUnauthorized || ans.status == http.StatusForbidden || ans.status == http.StatusNotFound):
+		return jellyfin.AuthResult{}, &signin.CredentialsError{Status: ans.status}
 	}
-	if lb.Username != nil {
-		sc.login.username = *lb.Username
+	return jellyfin.AuthResult{}, errPassOn
+}
+
+// capturedAnswer is Jellyfin's answer to a login, held until the flow has
+// decided what the client gets.
+type capturedAnswer struct {
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	limit    int
+	overflow bool
+}
+
+func (c *capturedAnswer) Header() http.Header { return c.header }
+
+func (c *capturedAnswer) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
 	}
-	if lb.Pw != nil {
-		a := sc.login.attempt
-		a.Username, a.Password = sc.login.username, *lb.Pw
-		forward := g.signin.Prepare(r.Context(), a)
-		lb.Pw = &forward
+}
+
+func (c *capturedAnswer) Write(p []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	if c.body.Len()+len(p) > c.limit {
+		c.overflow = true
+		return 0, errors.New("login answer too large")
 	}
-	return json.Marshal(lb)
+	return c.body.Write(p)
+}
+
+// writeTo passes the answer on, without Jellyfin's timing header.
+func (c *capturedAnswer) writeTo(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range c.header {
+		h[k] = v
+	}
+	h.Del("X-Response-Time-ms")
+	h.Set("Content-Length", strconv.Itoa(c.body.Len()))
+	status := c.status
+	if status == 0 {
+		status = http.StatusBadGateway
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(c.body.Bytes())
 }
 
 func writeJellyfinError(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(len(jellyfinError)))
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, jellyfinError)
 }
 
-// loginResponse decides on a login Jellyfin answered, before the client
-// sees anything: release (recording the token), challenge, or refuse.
-func (g *Gateway) loginResponse(resp *http.Response, sc *scope) error {
-	resp.Header.Del("X-Response-Time-ms")
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLoginResponse+1))
-	_ = resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("reading login response: %w", err)
-	}
-	if len(body) > maxLoginResponse {
-		return &withheldError{status: http.StatusBadGateway, body: jellyfinError}
-	}
-	switch {
-	case resp.StatusCode/100 == 2:
-		if bytes.Contains(body, tokenKey) {
-			return g.loginAccepted(resp, sc, body)
-		}
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		g.signin.Failed(resp.Request.Context(), sc.login.attempt)
-		g.loginFailed(resp.Request.Context(), sc, reasonFor(resp.StatusCode), resp.StatusCode)
-		if sc.route.Class != jellyfin.ClassLoginQuickConnect {
-			g.shield.Failed(resp.Request.Context(), sc.login.shield)
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			setLoginFailure(resp)
-			g.pace.hold(resp.Request.Context(), sc.login.start)
-			return nil
+// replaceQueryValue sets every value of key (case-insensitive, as ASP.NET
+// reads query keys) in rawQuery to value, leaving the rest byte for byte.
+func replaceQueryValue(rawQuery, key, value string) string {
+	pairs := strings.Split(rawQuery, "&")
+	for i, pair := range pairs {
+		k, _, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && strings.EqualFold(uk, key) {
+			pairs[i] = k + "=" + url.QueryEscape(value)
 		}
 	}
-	setBody(resp, body)
-	return nil
-}
-
-func reasonFor(status int) string {
-	if status == http.StatusForbidden {
-		return "forbidden"
-	}
-	return "invalid_credentials"
-}
-
-// setLoginFailure makes resp the one answer every failed sign-in gets — a
-// wrong password, an unknown user, a wrong code, a withheld token — so none
-// can be told from another by status, headers or body.
-func setLoginFailure(resp *http.Response) {
-	resp.StatusCode, resp.Status = http.StatusUnauthorized, "401 Unauthorized"
-	resp.Header = http.Header{"Content-Type": {"text/plain"}}
-	setBody(resp, []byte(jellyfinError))
-}
-
-func setBody(resp *http.Response, body []byte) {
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	resp.TransferEncoding = nil
-}
-
-// loginAccepted handles a login Jellyfin accepted. A token the gateway
-// cannot record is never released: it is logged out and the client gets an
-// error.
-func (g *Gateway) loginAccepted(resp *http.Response, sc *scope, body []byte) error {
-	ctx := resp.Request.Context()
-	res, err := jellyfin.ParseAuthResult(body)
-	if err != nil || res.AccessToken == "" {
-		g.reportWithheld(ctx, sc, body)
-		return &withheldError{status: http.StatusBadGateway, body: jellyfinError}
-	}
-	if ok, why := g.shield.UserAllowed(res.User.ID, res.User.Policy.IsAdministrator, sc.client); !ok {
-		g.log.Info("sign-in refused outside the user's networks", "user", res.User.Name, "ip", sc.client, "why", why)
-		go g.tokens.Logout(ctx, res.AccessToken)
-		g.loginFailed(ctx, sc, "network", http.StatusUnauthorized)
-		setLoginFailure(resp)
-		return nil
-	}
-	sc.login.attempt.RequireFactor = g.judgeTravel(ctx, sc, res)
-	d, err := g.signin.Decide(ctx, sc.login.attempt, res)
-	if sc.route.Class != jellyfin.ClassLoginQuickConnect {
-		g.pace.observe(time.Since(sc.login.start))
-	}
-	if err != nil {
-		g.log.Error("deciding on a sign-in failed; withholding it", "user", res.User.Name, "err", err)
-		return &withheldError{status: http.StatusServiceUnavailable, body: jellyfinError}
-	}
-	switch d.Outcome {
-	case signin.OutcomeChallenge:
-		setLoginFailure(resp)
-		resp.Header.Set(challengeHeader, d.ChallengePath)
-	case signin.OutcomeDeny:
-		g.loginFailed(ctx, sc, "second_factor", http.StatusUnauthorized)
-		l := sc.login.shield
-		l.PasswordRight = true
-		g.shield.Failed(ctx, l)
-		setLoginFailure(resp)
-		g.pace.hold(ctx, sc.login.start)
-	default:
-		if err := g.release(resp, sc, res, d.Factor); err != nil {
-			return err
-		}
-		g.shield.Succeeded(shield.Login{Addr: sc.client, User: firstNonEmpty(sc.login.username, res.User.Name)})
-		g.recent.touch(sc.client, time.Now())
-		g.rememberPlace(ctx, sc, res.User.ID)
-		setBody(resp, body)
-	}
-	for _, c := range d.Cookies {
-		resp.Header.Add("Set-Cookie", c.String())
-	}
-	return nil
-}
-
-// release records the token before the client sees it.
-func (g *Gateway) release(resp *http.Response, sc *scope, res jellyfin.AuthResult, factorName string) error {
-	ctx := resp.Request.Context()
-	info := sc.login.info
-	issued := tokens.Issued{
-		UserID: res.User.ID, UserName: res.User.Name, IsAdmin: res.User.Policy.IsAdministrator,
-		DeviceID: firstNonEmpty(res.SessionInfo.DeviceID, info.DeviceID), Client: firstNonEmpty(res.SessionInfo.Client, info.Client),
-		DeviceName: firstNonEmpty(res.SessionInfo.DeviceName, info.Device), IP: sc.clientIP,
-		Source: loginSources[sc.route.Class], Factor: factorName,
-	}
-	h, err := g.tokens.Record(ctx, res.AccessToken, issued)
-	if err != nil {
-		g.log.Error("recording a token failed; withholding it", "user", res.User.Name, "err", err)
-		go g.tokens.Logout(ctx, res.AccessToken)
-		return &withheldError{status: http.StatusServiceUnavailable, body: jellyfinError}
-	}
-	g.log.Info("signed in", "user", res.User.Name, "ip", sc.client, "client", issued.Client,
-		"device", issued.DeviceName, "via", issued.Source, "factor", factorName, "token", h.Short())
-	g.record(ctx, store.AuditEvent{Kind: audit.SignInSuccess, UserID: res.User.ID, UserName: res.User.Name,
-		IP: sc.clientIP, Detail: fmt.Sprintf("via %s, client %q, device %q, second factor %q", issued.Source, issued.Client, issued.DeviceName, factorName)})
-	return nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// loginFailed writes the documented failure line and an audit event.
-func (g *Gateway) loginFailed(ctx context.Context, sc *scope, reason string, status int) {
-	if sc.route.Class == jellyfin.ClassLoginQuickConnect && reason != "second_factor" && reason != "throttled" {
-		return // an unknown or expired Quick Connect secret is not a password guess
-	}
-	user := sc.login.username
-	if sc.route.Class == jellyfin.ClassLoginLegacy {
-		user = sc.route.UserID
-	}
-	g.failures.write(failure{ip: sc.client, user: user, reason: reason, status: status,
-		client: sc.login.info.Client, device: sc.login.info.Device})
-	g.record(ctx, store.AuditEvent{Kind: audit.SignInFailure, UserName: user,
-		IP: sc.clientIP, Detail: fmt.Sprintf("%s (HTTP %d), client %q", reason, status, sc.login.info.Client)})
+	return strings.Join(pairs, "&")
 }

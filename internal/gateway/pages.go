@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/jellyguard/jellyguard/internal/device"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/signin"
 	"github.com/jellyguard/jellyguard/internal/web"
 )
@@ -32,6 +33,10 @@ func (g *Gateway) newPages() http.Handler {
 func (g *Gateway) webClient(r *http.Request) web.Client {
 	sc := scopeFrom(r.Context())
 	c := web.Client{IP: sc.client, HTTPS: sc.proto == "https", UserAgent: r.UserAgent()}
+	if sc.hasToken {
+		c.Session = sc.identity
+		c.DeviceID = jellyfin.ParseRequest(r.Header, "", g.dialect).DeviceID
+	}
 	if ck, err := r.Cookie(device.CookieName); err == nil {
 		c.TrustCookie = ck.Value
 	}

@@ -23,7 +23,6 @@ type scope struct {
 	// when the request carries none.
 	identity tokens.Verdict
 	hasToken bool
-	login    loginRequest
 }
 
 type scopeKey struct{}
@@ -47,10 +46,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sc.route = jellyfin.Classify(r.Method, r.URL.EscapedPath(), g.cfg.BaseURL)
 	if sc.route.Class == jellyfin.ClassGateway {
+		// The gateway's pages act for the session the pipeline checked,
+		// under the same rules as Jellyfin's routes (tokens in headers
+		// only: a page address must not carry one).
+		if !g.checkTokens(w, r, sc, "") || g.refuseUserNetwork(w, sc) {
+			return
+		}
 		g.pages.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, sc)))
 		return
 	}
-	if !g.checkTokens(w, r, sc) {
+	if !g.checkTokens(w, r, sc, r.URL.RawQuery) {
 		return
 	}
 	if sc.route.Class == jellyfin.ClassQuickConnectAuthorize && !g.mayAuthorizeQuickConnect(w, sc) {
@@ -66,22 +71,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer release()
 	}
 	r = r.WithContext(ctx)
-	if sc.route.Class.IsLogin() && !g.prepareLogin(w, r, sc) {
+	if sc.route.Class.IsLogin() {
+		g.serveLogin(w, r, sc)
 		return
 	}
 	g.proxy.ServeHTTP(w, r)
 }
 
-// checkTokens checks every token the request carries — a good token beside
-// a revoked one must not smuggle the revoked one through — and keeps only
-// the carrier Jellyfin would use. It writes the refusal itself and returns
-// false when the request must stop here.
-func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope) bool {
-	carriers := jellyfin.Carriers(r.Header, r.URL.RawQuery)
+// checkTokens checks every token the request carries (in its headers and
+// rawQuery) — a good token beside a revoked one must not smuggle the
+// revoked one through — and keeps only the carrier Jellyfin would use. It
+// writes the refusal itself and returns false when the request must stop
+// here.
+func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope, rawQuery string) bool {
+	carriers := jellyfin.Carriers(r.Header, rawQuery)
 	if len(carriers) == 0 {
 		return true
 	}
-	info := jellyfin.ParseRequest(r.Header, r.URL.RawQuery, g.dialect)
+	info := jellyfin.ParseRequest(r.Header, rawQuery, g.dialect)
 	limitKey := sc.clientIP
 	if sc.client.Is6() {
 		limitKey = CountKey(sc.client)
@@ -117,7 +124,9 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope)
 		}
 		sc.identity, sc.hasToken = v, true
 	}
-	sc.rawQuery = jellyfin.StripOtherCarriers(r.Header, r.URL.RawQuery, g.dialect)
+	if rawQuery != "" {
+		sc.rawQuery = jellyfin.StripOtherCarriers(r.Header, rawQuery, g.dialect)
+	}
 	return true
 }
 

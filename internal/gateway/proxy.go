@@ -126,7 +126,8 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	ok := resp.StatusCode/100 == 2
 	switch {
 	case sc.route.Class.IsLogin():
-		return g.loginResponse(resp, sc)
+		resp.Header.Del("X-Response-Time-ms")
+		return nil
 	case sc.route.Class == jellyfin.ClassLogout && sc.hasToken && ok:
 		g.tokens.LoggedOut(resp.Request.Context(), sc.identity.Hash)
 	case sc.route.Class == jellyfin.ClassWebIndex && ok:

@@ -6,9 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"time"
 
-	"github.com/jellyguard/jellyguard/internal/device"
+	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store"
 )
@@ -53,11 +52,17 @@ func (g *Gateway) refused(a netip.Addr) bool {
 	return banned && !g.shield.Exempt(a)
 }
 
+// addressRefused reports whether a may not reach Jellyfin at all: banned,
+// block-listed, outside allow_only, or in a refused country.
+func (g *Gateway) addressRefused(a netip.Addr) bool {
+	return g.refused(a) || !g.shield.Reachable(a) ||
+		(g.geo.countryRefused(a, shield.Key(a)) && !g.shield.Exempt(a) && !g.onLAN(a))
+}
+
 // refuseBanned answers a banned, blocked or (with allow_only) unlisted
 // client with a fast 403 that never reaches Jellyfin.
 func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
-	if !g.refused(sc.client) && g.shield.Reachable(sc.client) &&
-		(!g.geo.countryRefused(sc.client, shield.Key(sc.client)) || g.shield.Exempt(sc.client) || g.onLAN(sc.client)) {
+	if !g.addressRefused(sc.client) {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
@@ -87,21 +92,8 @@ func (g *Gateway) refuseUserNetwork(w http.ResponseWriter, sc *scope) bool {
 	return true
 }
 
-// shieldLogin is what the shield is told about a sign-in attempt.
-func (g *Gateway) shieldLogin(r *http.Request, sc *scope) shield.Login {
-	l := shield.Login{Addr: sc.client, User: sc.login.username}
-	if l.User == "" && sc.route.UserID != "" {
-		l.User = "id:" + sc.route.UserID // the legacy route names the user by id
-	}
-	if c, err := r.Cookie(device.CookieName); err == nil {
-		_, err := device.Decode(g.keys, c.Value, timeNow())
-		l.Trusted = err == nil
-	}
-	return l
-}
-
 func (g *Gateway) auditBan(b store.Ban) {
-	g.record(context.Background(), store.AuditEvent{Kind: "ban.added", IP: b.Prefix,
+	g.recordStored(context.Background(), store.AuditEvent{Kind: audit.BanAdded, IP: b.Prefix,
 		Detail: fmt.Sprintf("%s ban (level %d) until %s: %s", b.Source, b.Level, formatUntil(b), b.Reason)})
 }
 
@@ -111,6 +103,3 @@ func formatUntil(b store.Ban) string {
 	}
 	return b.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")
 }
-
-// timeNow is the clock the gateway reads cookies against.
-var timeNow = time.Now

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
@@ -240,7 +241,7 @@ func loginDirect(t *testing.T, e *testutil.Env, user string) string {
 	return decodeToken(t, e.Do(req))
 }
 
-func hasKind(evs []auditEvent, kind string) bool {
+func hasKind(evs []auditEvent, kind store.AuditKind) bool {
 	for _, ev := range evs {
 		if ev.Kind == kind {
 			return true

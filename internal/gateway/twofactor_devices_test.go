@@ -44,7 +44,9 @@ func TestTwoFactorPendingDeviceApprovedWithCodeSignsInOnce(t *testing.T) {
 	mustWork(t, e, tok)
 	mustFactor(t, e, tok, "device")
 
-	if status, body := e.API("devices/revoke", setup, map[string]string{"id": id}); status != http.StatusOK {
+	status, body = e.API("devices/revoke", setup, map[string]string{"id": id})
+	mustAPIError(t, "remove without a code", status, body, http.StatusForbidden, "code_required")
+	if status, body := e.API("devices/revoke", setup, map[string]string{"id": id, "code": auth.Code(t)}); status != http.StatusOK {
 		t.Fatalf("devices/revoke: %d %s", status, body)
 	}
 	mustFail(t, e, tok)

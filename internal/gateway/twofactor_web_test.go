@@ -220,7 +220,9 @@ func TestTwoFactorRevokingTrustedBrowserRevokesItsTokens(t *testing.T) {
 	if len(acct.Browsers) != 1 || acct.Browsers[0].ID == "" {
 		t.Fatalf("trusted browsers: %+v", acct.Browsers)
 	}
-	if status, body := e.API("browsers/revoke", tok, map[string]string{"id": acct.Browsers[0].ID}); status != http.StatusOK {
+	status, body := e.API("browsers/revoke", tok, map[string]string{"id": acct.Browsers[0].ID})
+	mustAPIError(t, "revoke without a code", status, body, http.StatusForbidden, "code_required")
+	if status, body := e.API("browsers/revoke", tok, map[string]string{"id": acct.Browsers[0].ID, "code": auth.Code(t)}); status != http.StatusOK {
 		t.Fatalf("browsers/revoke: %d %s", status, body)
 	}
 	mustFail(t, e, tok)
@@ -299,9 +301,13 @@ func TestTwoFactorLoginPageAsksForTheCode(t *testing.T) {
 		t.Fatalf("a cross-site post reached Jellyfin (%d sign-ins)", n-logins)
 	}
 
+	// A right password without the code gets exactly a wrong password's
+	// answer: the page must not confirm the password.
 	status, body, _ := post(form, "same-origin")
-	if status != http.StatusUnauthorized || !strings.Contains(body, "with the code from your authenticator app") || strings.Contains(body, `id="handoff"`) {
-		t.Fatalf("without the code: %d %s", status, body)
+	wrong := url.Values{"username": {"alice"}, "password": {"not-her-password"}}
+	wrongStatus, wrongBody, _ := post(wrong, "same-origin")
+	if status != http.StatusUnauthorized || strings.Contains(body, `id="handoff"`) || status != wrongStatus || body != wrongBody {
+		t.Fatalf("without the code: %d %s\nwrong password: %d %s", status, body, wrongStatus, wrongBody)
 	}
 
 	form.Set("code", auth.Code(t))

@@ -37,8 +37,11 @@ var (
 	ErrInvalidToken = errors.New("jellyfin rejected the token")
 	// ErrNoUser: /Users/Me answered 400, the token is an API key.
 	ErrNoUser = errors.New("token has no user (an API key)")
-	// ErrForbidden: Jellyfin answered 403 (disabled user, remote access off,
-	// outside the parental schedule, or not an administrator).
+	// ErrForbidden: Jellyfin answered 403. On an authenticated call the
+	// token is valid but its owner may not do this from here: remote
+	// access off and the client not on Jellyfin's LAN, outside the access
+	// schedule, or not an administrator. (A disabled user's token fails
+	// authentication, 401; only a login answers 403 for it.)
 	ErrForbidden = errors.New("jellyfin refused the request")
 	// ErrNoAPIKey: the call needs the gateway's API key and none is set.
 	ErrNoAPIKey = errors.New("no Jellyfin API key configured")
@@ -115,7 +118,8 @@ type Owner struct {
 // the token's device record in Jellyfin) and, when clientIP is set,
 // X-Forwarded-For so Jellyfin applies its remote-access rules to the real
 // client. ErrInvalidToken, ErrNoUser (an API key) and ErrForbidden tell the
-// outcomes apart.
+// outcomes apart; with ErrForbidden the token is valid but Jellyfin does not
+// say whose it is.
 func (c *Client) UserForToken(ctx context.Context, token, clientIP string) (Owner, error) {
 	if isBlank(token) {
 		return Owner{}, fmt.Errorf("jellyfin GET /Users/Me: empty token: %w", ErrInvalidToken)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef"
@@ -85,7 +87,7 @@ func TestUserForToken(t *testing.T) {
 		{"camelCase", jsonReply(200, `{"name":"bob","id":"u2","policy":{"isAdministrator":false}}`), Owner{"u2", "bob", false}, nil},
 		{"unknown token", status(401), Owner{}, ErrInvalidToken},
 		{"api key", status(400), Owner{}, ErrNoUser},
-		{"disabled", status(403), Owner{}, ErrForbidden},
+		{"remote access refused", status(403), Owner{}, ErrForbidden},
 		{"server error", status(500), Owner{}, nil},
 	}
 	for _, tt := range tests {
@@ -147,6 +149,49 @@ func TestUserForTokenForwardedFor(t *testing.T) {
 	}
 	if _, err := c.UserForToken(context.Background(), " ", ""); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("blank token: err = %v", err)
+	}
+}
+
+// TestUserForTokenAgainstEmulator checks the outcomes against the emulator
+// (reference §2.4, §2.6): a user without remote access is 403 from outside
+// the LAN and named from inside it; a disabled user's token is 401, as if
+// Jellyfin did not know it; an API key has no user.
+func TestUserForTokenAgainstEmulator(t *testing.T) {
+	ctx := context.Background()
+	jf := fake.New(fake.Options{})
+	srv := httptest.NewServer(jf)
+	t.Cleanup(srv.Close)
+	jf.UpdateNetwork(func(n *fake.NetworkConfig) { n.KnownProxies = []string{"127.0.0.1"} })
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := jf.AddAPIKey("jellyguard")
+	c := NewClient(u, key, nil)
+	login := func(name string) string {
+		t.Helper()
+		jf.AddUser(name, "pw", false)
+		res, err := c.AuthenticateByName(ctx, name, "pw", Identity{Client: "Findroid", Device: "Pixel", DeviceID: "dev-" + name, Version: "1"}, "192.168.1.20")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.AccessToken
+	}
+	remy, dora := login("remy"), login("dora")
+	_ = jf.UpdatePolicy("remy", func(p *fake.Policy) { p.EnableRemoteAccess = false })
+	_ = jf.UpdatePolicy("dora", func(p *fake.Policy) { p.IsDisabled = true })
+
+	if _, err := c.UserForToken(ctx, remy, "203.0.113.7"); !errors.Is(err, ErrForbidden) {
+		t.Errorf("no remote access, from outside: %v; want ErrForbidden", err)
+	}
+	if o, err := c.UserForToken(ctx, remy, "192.168.1.20"); err != nil || o.UserName != "remy" {
+		t.Errorf("no remote access, from the LAN: %+v, %v", o, err)
+	}
+	if _, err := c.UserForToken(ctx, dora, "203.0.113.7"); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("disabled user: %v; want ErrInvalidToken", err)
+	}
+	if _, err := c.UserForToken(ctx, key, "203.0.113.7"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("API key: %v; want ErrNoUser", err)
 	}
 }
 

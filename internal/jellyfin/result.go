@@ -11,19 +11,22 @@ import (
 type AuthResult struct {
 	AccessToken string `json:"AccessToken"`
 	ServerID    string `json:"ServerId"`
-	User        struct {
-		ID     string `json:"Id"`
-		Name   string `json:"Name"`
-		Policy struct {
-			IsAdministrator bool `json:"IsAdministrator"`
-		} `json:"Policy"`
-	} `json:"User"`
+	User        AuthUser `json:"User"`
 	SessionInfo struct {
 		DeviceID           string `json:"DeviceId"`
 		DeviceName         string `json:"DeviceName"`
 		Client             string `json:"Client"`
 		ApplicationVersion string `json:"ApplicationVersion"`
 	} `json:"SessionInfo"`
+}
+
+// AuthUser is the user a login answer names: who signed in.
+type AuthUser struct {
+	ID     string `json:"Id"`
+	Name   string `json:"Name"`
+	Policy struct {
+		IsAdministrator bool `json:"IsAdministrator"`
+	} `json:"Policy"`
 }
 
 // ParseAuthResult decodes a login response. Jellyfin answers in PascalCase,

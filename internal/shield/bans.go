@@ -134,7 +134,9 @@ func (s *Shield) Lift(ctx context.Context, p netip.Prefix) error {
 		return fmt.Errorf("lifting ban of %s: %w", p, err)
 	}
 	s.mu.Lock()
-	delete(s.addrs, p.String())
+	delete(s.streaks, p.String())
+	s.failures.Reset(p.String())
+	s.rate.Reset(p.String())
 	s.mu.Unlock()
 	s.apply(ctx)
 	return nil

@@ -5,29 +5,27 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
 )
 
-// window counts events in a sliding window, keeping only their times.
-type window struct{ times []time.Time }
-
-func (w *window) count(now time.Time, span time.Duration) int {
-	cut := 0
-	for cut < len(w.times) && now.Sub(w.times[cut]) >= span {
-		cut++
-	}
-	w.times = w.times[cut:]
-	return len(w.times)
-}
-
-func (w *window) add(now time.Time, keep int) {
-	w.times = append(w.times, now)
-	if len(w.times) > keep {
-		w.times = w.times[len(w.times)-keep:]
-	}
-}
-
-// maxBackoff bounds the wait exponential backoff imposes on one address.
+// maxBackoff bounds the wait exponential backoff imposes on one throttle
+// key.
 const maxBackoff = 5 * time.Minute
+
+// sharedRateFactor scales logins_per_minute into the cap on all attempts
+// at one known address by names that are not at home there. Per (address,
+// user name) throttling alone would let a guesser at a shared address spray
+// unbounded fresh names; the cap bounds that to what ten strangers'
+// addresses could do, which honest traffic behind one NAT or CGNAT does
+// not reach. Users signing in from their own address (and trusted
+// browsers) are not held to it, so a flood at a shared address cannot hold
+// back the people who live there, nor a Seerr server signing its users in.
+const sharedRateFactor = 10
+
+// sweepEvery spaces out the passes that forget idle streaks, expired known
+// addresses and old would-ban reports.
+const sweepEvery = time.Minute
 
 // Login is what the gateway tells the shield about a sign-in attempt.
 type Login struct {
@@ -42,30 +40,70 @@ type Login struct {
 	PasswordRight bool
 }
 
-// Allow decides whether a sign-in attempt may reach Jellyfin: the
-// address's rate and backoff, then — unless the address is the user's own
-// or the browser is trusted — the user name's failure budget, so guessers
-// are answered by the gateway before Jellyfin's lockout counter moves. A
-// refused attempt counts as a failure of the address.
+// streak is the backoff of one throttle key: failures since the last
+// success there.
+type streak struct {
+	n    int
+	next time.Time // no attempt before
+	last time.Time // the last failure
+}
+
+// attempt is a sign-in attempt placed among the counters it moves.
+type attempt struct {
+	prefix netip.Prefix
+	addr   string // address key
+	user   string // folded user name
+	// shared: someone signed in at the address recently, so several people
+	// may be behind it; backoff and rate are kept per (address, user) and
+	// the address is never banned automatically.
+	shared bool
+	// spared: the address is the user's own or the browser is trusted; the
+	// user budget and the shared-address cap do not apply.
+	spared bool
+	key    string // backoff and rate key
+}
+
+// charged reports whether a failure spends the user name's budget.
+func (a attempt) charged() bool { return a.user != "" && !a.spared }
+
+func (s *Shield) placeLocked(l Login, now time.Time) attempt {
+	p := Key(l.Addr)
+	at := attempt{prefix: p, addr: p.String(), user: jellyfin.FoldName(l.User)}
+	at.shared = s.fresh(s.knownAddr[at.addr], now)
+	at.spared = l.User != "" && (l.Trusted || s.fresh(s.known[at.user][at.addr], now))
+	at.key = at.addr
+	if at.shared {
+		// The address part has a fixed form without NUL, so the pair is
+		// unambiguous whatever the name holds.
+		at.key = at.addr + "\x00" + at.user
+	}
+	return at
+}
+
+// Allow decides whether a sign-in attempt may reach Jellyfin: the backoff
+// and rate of its throttle key (the address, or the address and user name
+// at a known address), then — unless the address is the user's own or the
+// browser is trusted — the user name's failure budget, so guessers are
+// answered by the gateway before Jellyfin's lockout counter moves. A
+// refused attempt counts as a failure.
 func (s *Shield) Allow(ctx context.Context, l Login) error {
 	if s.Exempt(l.Addr) {
 		return nil
 	}
 	now := s.now()
-	key := Key(l.Addr).String()
-	known := l.User != "" && (l.Trusted || s.Known(l.Addr, l.User))
 	s.mu.Lock()
-	a := s.addr(key)
+	at := s.placeLocked(l, now)
 	why := ""
 	switch {
-	case now.Before(a.next):
+	case s.streaks[at.key] != nil && now.Before(s.streaks[at.key].next):
 		why = "backoff"
-	case a.attempts.count(now, time.Minute) >= s.cfg.LoginsPerMinute:
+	case at.shared && !at.spared && !s.shared.Allow(at.addr):
+		why = "shared address rate"
+	case !s.rate.Allow(at.key):
 		why = "rate"
-	case !known && l.User != "" && s.userFailures(fold(l.User), now) >= s.cfg.UserFailures:
+	case at.charged() && s.budget.Count(at.user) >= s.cfg.UserFailures:
 		why = "user budget"
 	}
-	a.attempts.add(now, s.cfg.LoginsPerMinute+1)
 	s.mu.Unlock()
 	if why == "" {
 		return nil
@@ -76,26 +114,10 @@ func (s *Shield) Allow(ctx context.Context, l Login) error {
 	return fmt.Errorf("%w: %s", ErrThrottled, why)
 }
 
-func (s *Shield) addr(key string) *addrState {
-	a := s.addrs[key]
-	if a == nil {
-		a = &addrState{}
-		s.addrs[key] = a
-	}
-	return a
-}
-
-func (s *Shield) userFailures(user string, now time.Time) int {
-	w := s.users[user]
-	if w == nil {
-		return 0
-	}
-	return w.count(now, s.cfg.UserWindow)
-}
-
 // Failed records a sign-in Jellyfin (or the second factor) refused: the
-// address backs off, the user name's budget shrinks (unless the address is
-// the user's own), and an address with too many failures is banned.
+// throttle key backs off, the user name's budget shrinks (unless the
+// address is the user's own), and an address with too many failures is
+// banned — or, when it is known, reported instead.
 func (s *Shield) Failed(ctx context.Context, l Login) {
 	if s.Exempt(l.Addr) {
 		return
@@ -104,67 +126,102 @@ func (s *Shield) Failed(ctx context.Context, l Login) {
 }
 
 func (s *Shield) failed(ctx context.Context, l Login, now time.Time, countUser bool) {
-	key := Key(l.Addr)
-	known := l.User != "" && (l.Trusted || s.Known(l.Addr, l.User))
 	s.mu.Lock()
-	a := s.addr(key.String())
-	a.failures.add(now, s.cfg.BanFailures+1)
-	a.streak++
-	if a.streak > 3 {
-		a.next = now.Add(min(time.Second<<min(a.streak-4, 16), maxBackoff))
+	at := s.placeLocked(l, now)
+	st := s.streaks[at.key]
+	if st == nil {
+		st = &streak{}
+		s.streaks[at.key] = st
 	}
-	if countUser && !known && l.User != "" {
-		u := s.users[fold(l.User)]
-		if u == nil {
-			u = &window{}
-			s.users[fold(l.User)] = u
+	st.n++
+	st.last = now
+	if st.n > 3 {
+		st.next = now.Add(min(time.Second<<min(st.n-4, 16), maxBackoff))
+	}
+	if countUser && at.charged() {
+		s.budget.Add(at.user)
+	}
+	over := s.failures.Add(at.addr) >= s.cfg.BanFailures
+	if over {
+		s.failures.Reset(at.addr)
+	}
+	report := false
+	if over && at.shared {
+		if last, ok := s.reported[at.addr]; !ok || now.Sub(last) >= s.cfg.BanWindow {
+			s.reported[at.addr] = now
+			report = true
 		}
-		u.add(now, s.cfg.UserFailures+1)
-	}
-	ban := a.failures.count(now, s.cfg.BanWindow) >= s.cfg.BanFailures
-	if ban {
-		a.failures.times = nil
 	}
 	s.sweepLocked(now)
 	s.mu.Unlock()
 	s.stats.failures.Add(1)
-	if ban {
-		reason := fmt.Sprintf("%d failed sign-ins within %s", s.cfg.BanFailures, s.cfg.BanWindow)
-		if _, err := s.AutoBan(ctx, key, reason); err != nil {
-			s.log.Error("banning failed", "prefix", key, "err", err)
+	if !over {
+		return
+	}
+	reason := fmt.Sprintf("%d failed sign-ins within %s", s.cfg.BanFailures, s.cfg.BanWindow)
+	switch {
+	case !at.shared:
+		if _, err := s.AutoBan(ctx, at.prefix, reason); err != nil {
+			s.log.Error("banning failed", "prefix", at.prefix, "err", err)
+		}
+	case report:
+		s.log.Warn("would ban a shared address", "prefix", at.prefix, "reason", reason)
+		if s.onWould != nil {
+			s.onWould(at.prefix, reason)
 		}
 	}
 }
 
 // Succeeded records a sign-in that was released: the address becomes the
-// user's own and its backoff ends.
+// user's own (and known), and the backoff of the address and of the user
+// there ends.
 func (s *Shield) Succeeded(l Login) {
 	now := s.now()
-	key := Key(l.Addr).String()
+	addr := Key(l.Addr).String()
+	user := jellyfin.FoldName(l.User)
 	s.mu.Lock()
-	if a := s.addrs[key]; a != nil {
-		a.streak, a.next = 0, time.Time{}
-	}
+	delete(s.streaks, addr)
+	delete(s.streaks, addr+"\x00"+user)
 	if l.User != "" {
-		s.rememberLocked(fold(l.User), key, now)
+		s.rememberLocked(user, addr, now)
 	}
+	s.sweepLocked(now)
 	s.mu.Unlock()
 }
 
-// sweepLocked forgets idle addresses and users now and then, so an address
-// scan cannot grow the maps without bound.
+// sweepLocked forgets, at most once a minute, the streaks idle for a ban
+// window whose backoff has ended, known addresses past known_address_days
+// and would-ban reports older than a ban window, so an address scan (or
+// names sprayed at a shared address) cannot grow the maps without bound.
+// The limiters forget their own idle keys.
 func (s *Shield) sweepLocked(now time.Time) {
-	if len(s.addrs) < 10000 && len(s.users) < 10000 {
+	if now.Sub(s.swept) < sweepEvery {
 		return
 	}
-	for k, a := range s.addrs {
-		if a.failures.count(now, s.cfg.BanWindow) == 0 && a.attempts.count(now, time.Minute) == 0 && now.After(a.next) {
-			delete(s.addrs, k)
+	s.swept = now
+	for k, st := range s.streaks {
+		if !now.Before(st.next) && now.Sub(st.last) >= s.cfg.BanWindow {
+			delete(s.streaks, k)
 		}
 	}
-	for k, w := range s.users {
-		if w.count(now, s.cfg.UserWindow) == 0 {
-			delete(s.users, k)
+	for user, m := range s.known {
+		for k, at := range m {
+			if !s.fresh(at, now) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(s.known, user)
+		}
+	}
+	for k, at := range s.knownAddr {
+		if !s.fresh(at, now) {
+			delete(s.knownAddr, k)
+		}
+	}
+	for k, at := range s.reported {
+		if now.Sub(at) >= s.cfg.BanWindow {
+			delete(s.reported, k)
 		}
 	}
 }

@@ -8,6 +8,15 @@
 // The shield answers guessers itself — the same answer as a wrong password —
 // before Jellyfin's counter moves, while the owner signing in from an
 // address they used before goes straight through.
+//
+// Many people can share one address: a family behind one NAT, a mobile
+// carrier's CGNAT, a Seerr server signing every user in. Throttling such an
+// address as a whole would let anyone there lock everyone else out, so an
+// address where any user signed in successfully within known_address_days
+// is known: there, backoff, rate and failures are kept per (address, user
+// name), and the address is never banned automatically — the would-be ban
+// is reported (Options.OnWouldBan) for an administrator to judge. Addresses
+// nobody signed in from are throttled and banned as a whole.
 package shield
 
 import (
@@ -16,12 +25,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/ratelimit"
 	"github.com/jellyguard/jellyguard/internal/store"
 )
 
@@ -33,6 +43,11 @@ type Options struct {
 	Now    func() time.Time
 	// OnBan is called for every ban this process sets (audit, notify).
 	OnBan func(b store.Ban)
+	// OnWouldBan is called instead of a ban when a known address (one
+	// several people may share) has as many failures as would ban a
+	// stranger's: at most once per ban_window per address, so an audit
+	// trail records the attack without one line per guess.
+	OnWouldBan func(prefix netip.Prefix, reason string)
 	// Resolver resolves host names in allowlists; nil: the system's.
 	Resolver Resolver
 }
@@ -48,35 +63,42 @@ type Shield struct {
 	log      *slog.Logger
 	now      func() time.Time
 	onBan    func(store.Ban)
+	onWould  func(netip.Prefix, string)
 
 	bans atomic.Pointer[banSet] // read on every request without a lock
 
-	mu       sync.Mutex
-	addrs    map[string]*addrState           // by address key (IPv6 per /64)
-	users    map[string]*window              // failed sign-ins per folded user name
-	known    map[string]map[string]time.Time // folded user name → address key → last success
-	lastSeen int64                           // change feed cursor
+	// mu guards the maps below and makes each decision over the limiters
+	// atomic (a failure that bans also resets the count it read).
+	mu        sync.Mutex
+	rate      *ratelimit.Keyed                // attempts per throttle key, logins_per_minute
+	shared    *ratelimit.Keyed                // attempts per known address by names not at home there
+	failures  *ratelimit.Window               // failures per address key within ban_window
+	budget    *ratelimit.Window               // failures per folded user name within user_window
+	streaks   map[string]*streak              // backoff per throttle key
+	known     map[string]map[string]time.Time // folded user name → address key → last success
+	knownAddr map[string]time.Time            // address key → last success of anyone
+	reported  map[string]time.Time            // address key → last would-ban report
+	swept     time.Time                       // last sweep of the maps above
+	lastSeen  int64                           // change feed cursor
 
 	stats stats
-}
-
-type addrState struct {
-	attempts window // sign-in attempts, for logins_per_minute
-	failures window // failed sign-ins, for bans
-	next     time.Time
-	streak   int // failures since the last success, for backoff
 }
 
 // New loads the active bans and the addresses users signed in from.
 func New(ctx context.Context, o Options) (*Shield, error) {
 	s := &Shield{cfg: o.Config.Shield, resolver: o.Resolver, st: o.Store, log: o.Logger, now: o.Now, onBan: o.OnBan,
-		addrs: map[string]*addrState{}, users: map[string]*window{}, known: map[string]map[string]time.Time{}}
+		onWould: o.OnWouldBan, streaks: map[string]*streak{}, known: map[string]map[string]time.Time{},
+		knownAddr: map[string]time.Time{}, reported: map[string]time.Time{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.rate = ratelimit.NewKeyed(s.cfg.LoginsPerMinute, time.Minute, s.now)
+	s.shared = ratelimit.NewKeyed(sharedRateFactor*s.cfg.LoginsPerMinute, time.Minute, s.now)
+	s.failures = ratelimit.NewWindow(s.cfg.BanFailures, s.cfg.BanWindow, s.now)
+	s.budget = ratelimit.NewWindow(s.cfg.UserFailures, s.cfg.UserWindow, s.now)
 	if s.resolver == nil {
 		s.resolver = defaultResolver
 	}
@@ -110,8 +132,6 @@ func Key(a netip.Addr) netip.Prefix {
 	p, _ := a.Prefix(64)
 	return p
 }
-
-func fold(user string) string { return strings.ToLower(strings.TrimSpace(user)) }
 
 // Exempt reports whether a is never banned nor throttled.
 func (s *Shield) Exempt(a netip.Addr) bool {
@@ -153,7 +173,7 @@ func (s *Shield) loadKnown(ctx context.Context) {
 		if err != nil || t.UserName == "" || t.Source == "resolved" || t.LastSeenAt.Before(horizon) {
 			continue
 		}
-		s.rememberLocked(fold(t.UserName), Key(a).String(), t.LastSeenAt)
+		s.rememberLocked(jellyfin.FoldName(t.UserName), Key(a).String(), t.LastSeenAt)
 	}
 }
 
@@ -166,14 +186,31 @@ func (s *Shield) rememberLocked(user, key string, at time.Time) {
 	if at.After(m[key]) {
 		m[key] = at
 	}
+	if at.After(s.knownAddr[key]) {
+		s.knownAddr[key] = at
+	}
 }
 
-// Known reports whether user signed in from a's network recently.
+// Known reports whether user signed in from a's network recently: the
+// address is the user's own.
 func (s *Shield) Known(a netip.Addr, user string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	at, ok := s.known[fold(user)][Key(a).String()]
-	return ok && s.now().Sub(at) < time.Duration(s.cfg.KnownAddressDays)*24*time.Hour
+	return s.fresh(s.known[jellyfin.FoldName(user)][Key(a).String()], s.now())
+}
+
+// KnownAddress reports whether any user signed in from a's network
+// recently: the address may be shared by several people, so it is
+// throttled per user name and never banned automatically.
+func (s *Shield) KnownAddress(a netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fresh(s.knownAddr[Key(a).String()], s.now())
+}
+
+// fresh reports whether a success at `at` still makes an address known.
+func (s *Shield) fresh(at, now time.Time) bool {
+	return !at.IsZero() && now.Sub(at) < time.Duration(s.cfg.KnownAddressDays)*24*time.Hour
 }
 
 // ErrThrottled says a sign-in attempt was held back.

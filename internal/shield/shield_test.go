@@ -23,6 +23,12 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 
 func newShield(t *testing.T, mod func(*config.Config)) (*Shield, *clock, *sqlite.Store) {
 	t.Helper()
+	return newShieldWith(t, mod, nil)
+}
+
+// newShieldWith is newShield with the options (hooks, logger) set by opt.
+func newShieldWith(t *testing.T, mod func(*config.Config), opt func(*Options)) (*Shield, *clock, *sqlite.Store) {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jellyguard.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +43,11 @@ func newShield(t *testing.T, mod func(*config.Config)) (*Shield, *clock, *sqlite
 		t.Fatal(err)
 	}
 	c := &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	s, err := New(context.Background(), Options{Config: &cfg, Store: st, Now: c.Now})
+	o := Options{Config: &cfg, Store: st, Now: c.Now}
+	if opt != nil {
+		opt(&o)
+	}
+	s, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +201,9 @@ func TestKnownAddressesComeFromReleasedTokens(t *testing.T) {
 	}
 	if restarted.Known(netip.MustParseAddr("192.0.2.81"), "dave") {
 		t.Fatal("a neighbour counts as known")
+	}
+	if !restarted.KnownAddress(netip.MustParseAddr("192.0.2.80")) || restarted.KnownAddress(netip.MustParseAddr("192.0.2.81")) {
+		t.Fatal("a released token's address is not a known address after a restart, or its neighbour is")
 	}
 }
 

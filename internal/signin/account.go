@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/factor/recovery"
 	"github.com/jellyguard/jellyguard/internal/factor/totp"
 	"github.com/jellyguard/jellyguard/internal/store"
@@ -47,22 +48,19 @@ type pendingTOTP struct {
 	expires time.Time
 }
 
-// user finds who a Jellyfin token belongs to. Only user sessions the table
-// lets through count: an API key is nobody.
-func (s *Service) user(ctx context.Context, token string, c Client) (tokens.Verdict, error) {
-	if token == "" {
-		return tokens.Verdict{}, ErrUnauthorized
-	}
-	v, err := s.opt.Tokens.Check(ctx, token, c.IP.String(), c.IP.String())
-	if err != nil || v.Status != tokens.Active || v.UserID == "" {
+// user is who the pipeline found the request's session belongs to. Only
+// user sessions the token table lets through count: an API key is nobody.
+func (s *Service) user(c Client) (tokens.Verdict, error) {
+	v := c.Session
+	if v.Status != tokens.Active || v.UserID == "" {
 		return tokens.Verdict{}, ErrUnauthorized
 	}
 	return v, nil
 }
 
 // Account returns the Setup page's view of the token's user.
-func (s *Service) Account(ctx context.Context, token string, c Client) (Account, error) {
-	v, err := s.user(ctx, token, c)
+func (s *Service) Account(ctx context.Context, c Client) (Account, error) {
+	v, err := s.user(c)
 	if err != nil {
 		return Account{}, err
 	}
@@ -112,8 +110,8 @@ func (s *Service) devices(ctx context.Context, userID string) []DeviceInfo {
 // BeginTOTP starts (re-)enrolling an authenticator. Re-enrolling needs a
 // current code: tokens leak in stream URLs, so a token alone must never be
 // enough to change a factor.
-func (s *Service) BeginTOTP(ctx context.Context, token, code string, c Client) (Enrollment, error) {
-	v, err := s.user(ctx, token, c)
+func (s *Service) BeginTOTP(ctx context.Context, c Client, code string) (Enrollment, error) {
+	v, err := s.user(c)
 	if err != nil {
 		return Enrollment{}, err
 	}
@@ -138,8 +136,8 @@ func (s *Service) BeginTOTP(ctx context.Context, token, code string, c Client) (
 
 // ConfirmTOTP finishes an enrollment with its first code and returns the
 // new recovery codes, shown once.
-func (s *Service) ConfirmTOTP(ctx context.Context, token, code string, c Client) ([]string, error) {
-	v, err := s.user(ctx, token, c)
+func (s *Service) ConfirmTOTP(ctx context.Context, c Client, code string) ([]string, error) {
+	v, err := s.user(c)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +193,7 @@ func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string
 	}
 	recs := make([]store.RecoveryCode, len(codes))
 	for i, code := range codes {
-		h, err := s.hash.Hash(ctx, code)
+		h, err := s.hash.Hash(ctx, userID, code)
 		if err != nil {
 			return nil, fmt.Errorf("hashing recovery code: %w", err)
 		}
@@ -217,25 +215,25 @@ func (s *Service) noteEnrollment(ctx context.Context, userID, userName string, f
 			s.log.Warn("first second-factor enrollment", "user", userName, "ip", c.IP)
 		}
 	}
-	s.record(ctx, store.AuditEvent{Kind: "factor.enrolled", UserID: userID, UserName: userName, IP: c.IP.String(), Detail: detail})
+	s.record(ctx, audit.Event{Kind: audit.FactorEnrolled, UserID: userID, UserName: userName, IP: c.IP, Note: detail})
 }
 
 // RegenerateRecovery replaces the recovery codes (needs a current code).
-func (s *Service) RegenerateRecovery(ctx context.Context, token, code string, c Client) ([]string, error) {
-	v, err := s.verifiedUser(ctx, token, code, c)
+func (s *Service) RegenerateRecovery(ctx context.Context, c Client, code string) ([]string, error) {
+	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return nil, err
 	}
 	codes, err := s.newRecoveryCodes(ctx, v.UserID)
 	if err == nil {
-		s.record(ctx, store.AuditEvent{Kind: "recovery.regenerated", UserID: v.UserID, UserName: v.UserName, IP: c.IP.String()})
+		s.record(ctx, audit.Event{Kind: audit.RecoveryRenewed, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
 	}
 	return codes, err
 }
 
 // DisableTOTP removes the user's second factor (needs a current code).
-func (s *Service) DisableTOTP(ctx context.Context, token, code string, c Client) error {
-	v, err := s.verifiedUser(ctx, token, code, c)
+func (s *Service) DisableTOTP(ctx context.Context, c Client, code string) error {
+	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return err
 	}
@@ -246,13 +244,13 @@ func (s *Service) DisableTOTP(ctx context.Context, token, code string, c Client)
 		return err
 	}
 	s.forgetEnrollment(v.UserID)
-	s.record(ctx, store.AuditEvent{Kind: "factor.disabled", UserID: v.UserID, UserName: v.UserName, IP: c.IP.String()})
+	s.record(ctx, audit.Event{Kind: audit.FactorDisabled, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
 	return nil
 }
 
 // verifiedUser is user plus a current factor.
-func (s *Service) verifiedUser(ctx context.Context, token, code string, c Client) (tokens.Verdict, error) {
-	v, err := s.user(ctx, token, c)
+func (s *Service) verifiedUser(ctx context.Context, c Client, code string) (tokens.Verdict, error) {
+	v, err := s.user(c)
 	if err != nil {
 		return v, err
 	}
@@ -266,8 +264,8 @@ func (s *Service) verifiedUser(ctx context.Context, token, code string, c Client
 // ApproveDevice approves a pending device of the user (needs a current
 // code): its next sign-in, from the same address prefix within the approval
 // window, passes without a code.
-func (s *Service) ApproveDevice(ctx context.Context, token, code, id string, c Client) error {
-	v, err := s.verifiedUser(ctx, token, code, c)
+func (s *Service) ApproveDevice(ctx context.Context, c Client, code, id string) error {
+	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return err
 	}
@@ -283,8 +281,8 @@ func (s *Service) ApproveDevice(ctx context.Context, token, code, id string, c C
 	if err := s.opt.Store.PutDevice(ctx, d); err != nil {
 		return err
 	}
-	s.record(ctx, store.AuditEvent{Kind: "device.approved", UserID: v.UserID, UserName: v.UserName, IP: c.IP.String(),
-		Detail: fmt.Sprintf("%s on %s", d.Client, d.DeviceName)})
+	s.record(ctx, audit.Event{Kind: audit.DeviceApproved, UserID: v.UserID, UserName: v.UserName, IP: c.IP,
+		Client: d.Client, Device: d.DeviceName})
 	return nil
 }
 
@@ -296,9 +294,10 @@ func (s *Service) ownDevice(ctx context.Context, userID, id string) (store.Devic
 	return d, err
 }
 
-// RevokeDevice removes a device; a token it received is revoked too.
-func (s *Service) RevokeDevice(ctx context.Context, token, id string, c Client) error {
-	v, err := s.user(ctx, token, c)
+// RevokeDevice removes a device; a token it received is revoked too. Like
+// every change on the Setup page it needs a current factor.
+func (s *Service) RevokeDevice(ctx context.Context, c Client, code, id string) error {
+	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return err
 	}
@@ -315,14 +314,15 @@ func (s *Service) RevokeDevice(ctx context.Context, token, id string, c Client) 
 			s.log.Warn("revoking a removed device's token failed", "err", err)
 		}
 	}
-	s.record(ctx, store.AuditEvent{Kind: "device.revoked", UserID: v.UserID, UserName: v.UserName, IP: c.IP.String(),
-		Detail: fmt.Sprintf("%s on %s", d.Client, d.DeviceName)})
+	s.record(ctx, audit.Event{Kind: audit.DeviceRevoked, UserID: v.UserID, UserName: v.UserName, IP: c.IP,
+		Client: d.Client, Device: d.DeviceName})
 	return nil
 }
 
-// RevokeBrowser ends a trusted browser and revokes the tokens it holds.
-func (s *Service) RevokeBrowser(ctx context.Context, token, id string, c Client) error {
-	v, err := s.user(ctx, token, c)
+// RevokeBrowser ends a trusted browser and revokes the tokens it holds
+// (needs a current factor).
+func (s *Service) RevokeBrowser(ctx context.Context, c Client, code, id string) error {
+	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return err
 	}
@@ -337,8 +337,8 @@ func (s *Service) RevokeBrowser(ctx context.Context, token, id string, c Client)
 		return err
 	}
 	s.revokeDeviceTokens(ctx, v.UserID, b.DeviceID, "trusted browser revoked by "+v.UserName)
-	s.record(ctx, store.AuditEvent{Kind: "browser.revoked", UserID: v.UserID, UserName: v.UserName, IP: c.IP.String(),
-		Detail: truncate(b.UserAgent, 80)})
+	s.record(ctx, audit.Event{Kind: audit.BrowserRevoked, UserID: v.UserID, UserName: v.UserName, IP: c.IP,
+		Note: truncate(b.UserAgent, 80)})
 	return nil
 }
 

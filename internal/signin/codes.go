@@ -9,17 +9,8 @@ import (
 	"github.com/jellyguard/jellyguard/internal/factor"
 	"github.com/jellyguard/jellyguard/internal/factor/recovery"
 	"github.com/jellyguard/jellyguard/internal/factor/totp"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store"
-)
-
-// Factor names recorded on released tokens (store.Token.Factor).
-const (
-	FactorTOTP           = "totp"
-	FactorRecovery       = "recovery"
-	FactorTrustedBrowser = "trusted-browser"
-	FactorDevice         = "device"
-	FactorQuickConnect   = "quickconnect"
-	FactorLAN            = "lan"
 )
 
 // kindOf tells what a typed code is by its shape.
@@ -33,7 +24,7 @@ func kindOf(code string) factor.CodeKind {
 // throttled counts a code attempt against the user and the address and
 // reports whether either is over its limit.
 func (s *Service) throttled(userID string, ip netip.Addr) bool {
-	return !s.userLimit.Allow(userID) || !s.ipLimit.Allow(ip.String())
+	return !s.userLimit.Allow(userID) || !s.ipLimit.Allow(shield.Key(ip).String())
 }
 
 // checkCode verifies a TOTP or recovery code of userID. A TOTP step is
@@ -82,7 +73,7 @@ func totpAAD(userID string) []byte { return []byte("totp:" + userID) }
 func (s *Service) checkRecovery(ctx context.Context, userID, typed string) (bool, error) {
 	code, ok := recovery.Normalize(typed)
 	if !ok {
-		s.hash.Dummy(ctx)
+		s.hash.Dummy(ctx, userID)
 		return false, nil
 	}
 	codes, err := s.opt.Store.RecoveryCodes(ctx, userID)
@@ -95,7 +86,7 @@ func (s *Service) checkRecovery(ctx context.Context, userID, typed string) (bool
 			continue
 		}
 		tried = true
-		match, err := s.hash.Verify(ctx, code, c.Hash)
+		match, err := s.hash.Verify(ctx, userID, code, c.Hash)
 		if err != nil {
 			return false, fmt.Errorf("checking recovery code: %w", err)
 		}
@@ -104,7 +95,7 @@ func (s *Service) checkRecovery(ctx context.Context, userID, typed string) (bool
 		}
 	}
 	if !tried {
-		s.hash.Dummy(ctx)
+		s.hash.Dummy(ctx, userID)
 	}
 	return false, nil
 }

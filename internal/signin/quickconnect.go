@@ -1,10 +1,8 @@
 package signin
 
 import (
-	"context"
 	"time"
 
-	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
@@ -53,16 +51,14 @@ func (s *Service) NoteQuickConnectAuthorized(code string, v tokens.Verdict) {
 	}
 }
 
-// decideQuickConnect releases a Quick Connect session of a user who needs a
-// second factor only when the code was authorised through the gateway by a
-// verified session of that user or of an administrator.
-func (s *Service) decideQuickConnect(ctx context.Context, a *Attempt, res jellyfin.AuthResult) (Decision, error) {
+// quickConnectApprover returns the session that authorised the request
+// being redeemed with secret, if one did through the gateway.
+func (s *Service) quickConnectApprover(secret string) (tokens.Verdict, bool) {
 	s.mu.Lock()
-	r := s.qc[a.QCSecret]
-	s.mu.Unlock()
-	if r != nil && r.authorized && r.authorizer.Verified() &&
-		(r.authorizer.UserID == res.User.ID || r.authorizer.IsAdmin) {
-		return s.bypass(ctx, a, res, FactorQuickConnect, "Quick Connect authorised by "+r.authorizer.UserName)
+	defer s.mu.Unlock()
+	r := s.qc[secret]
+	if r == nil || !r.authorized || s.now().After(r.expires) {
+		return tokens.Verdict{}, false
 	}
-	return s.deny(ctx, a, res, "Quick Connect not authorised by a verified session")
+	return r.authorizer, true
 }

@@ -14,16 +14,16 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/config"
-	"github.com/jellyguard/jellyguard/internal/device"
 	"github.com/jellyguard/jellyguard/internal/factor/slowhash"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/ratelimit"
 	"github.com/jellyguard/jellyguard/internal/secret"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
@@ -38,44 +38,71 @@ var (
 	ErrNotFound     = errors.New("not found")
 )
 
-// Options are the service's dependencies.
-type Options struct {
-	Config   *config.Config
-	Store    store.Store
-	Keys     *secret.Keys
-	Audit    *audit.Log
-	Tokens   *tokens.Table
-	Jellyfin *jellyfin.Client // for the direct sign-in page
-	Hasher   *slowhash.Hasher // nil: one with concurrency 2
-	// FailureLine writes the documented sign-in failure line for failures
-	// the pages see (a wrong code on the challenge page); nil: none.
-	FailureLine func(ip netip.Addr, user, reason, client string)
-	// Throttle is asked before the sign-in page sends a password to
-	// Jellyfin (the shield: rate, backoff, the user name's budget); an error
-	// refuses the attempt like a wrong password. Succeeded is told when the
-	// page signed someone in. nil: no throttling.
-	Throttle  func(ctx context.Context, ip netip.Addr, user string) error
-	Succeeded func(ip netip.Addr, user string)
-	Logger    *slog.Logger
-	Now       func() time.Time
+// Admission is the network policy every door asks, whichever it is: the
+// shield (throttles, bans, allow lists, the user's own networks) with the
+// block lists and the geo policy.
+type Admission interface {
+	// Refused reports whether an address may not sign in at all: banned,
+	// block-listed, outside allow_only, or in a refused country.
+	Refused(a netip.Addr) bool
+	// Allow decides whether an attempt may reach Jellyfin (throttles and
+	// the user name's failure budget); an error holds it back.
+	Allow(ctx context.Context, l shield.Login) error
+	// Failed and Succeeded tell the shield how an attempt ended.
+	Failed(ctx context.Context, l shield.Login)
+	Succeeded(l shield.Login)
+	// UserAllowed reports whether the user may sign in from a (their own
+	// networks; administrators' networks), and why not.
+	UserAllowed(userID string, admin bool, a netip.Addr) (bool, string)
+	// Travel judges a sign-in Jellyfin accepted against the user's last
+	// place (auditing impossible travel and new places); true means only
+	// a fresh factor may vouch for it.
+	Travel(ctx context.Context, userID, userName string, a netip.Addr) bool
+	// RememberPlace stores a released sign-in's place as the user's last.
+	RememberPlace(ctx context.Context, userID string, a netip.Addr)
 }
 
-// Service is the sign-in service. Create it with New.
+// Failure is one failed sign-in, for the documented failure line.
+type Failure struct {
+	IP                           netip.Addr
+	User, Reason, Client, Device string
+}
+
+// Options are the service's dependencies.
+type Options struct {
+	Config    *config.Config
+	Store     store.Store
+	Keys      *secret.Keys
+	Audit     *audit.Log
+	Tokens    *tokens.Table
+	Jellyfin  *jellyfin.Client // names the legacy route's user ids; nil: the gateway's records only
+	Admission Admission        // nil: admits everyone (admin commands, which sign nobody in)
+	Hasher    *slowhash.Hasher // nil: one with concurrency 2
+	// FailureLine writes the documented sign-in failure line; nil: none.
+	FailureLine func(Failure)
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Service is the sign-in service: the one flow every door goes through, and
+// the second factor's records behind the pages. Create it with New.
 type Service struct {
 	opt  Options
 	tf   config.TwoFactorConfig
 	log  *slog.Logger
 	now  func() time.Time
 	hash *slowhash.Hasher
+	pace *pacer
 
-	userLimit *device.Limiter // code attempts per user
-	ipLimit   *device.Limiter // code attempts per address
-	notices   *device.Limiter // pending-device notices per user
+	userLimit *ratelimit.Window // code attempts per user
+	ipLimit   *ratelimit.Window // code attempts per address
+	notices   *ratelimit.Window // pending-device notices per user
 
 	mu       sync.Mutex
 	enrolled map[string]enrolledEntry // ReleasedOnly cache
 	pending  map[string]pendingTOTP   // enrollments begun, not confirmed
 	qc       map[string]*qcRequest    // Quick Connect requests by secret
+	names    idNames                  // legacy route ids → names
 }
 
 type enrolledEntry struct {
@@ -85,8 +112,11 @@ type enrolledEntry struct {
 
 // New returns the service.
 func New(o Options) *Service {
-	s := &Service{opt: o, tf: o.Config.TwoFactor, log: o.Logger, now: o.Now, hash: o.Hasher,
+	s := &Service{opt: o, tf: o.Config.TwoFactor, log: o.Logger, now: o.Now, hash: o.Hasher, pace: newPacer(3 * time.Second),
 		enrolled: map[string]enrolledEntry{}, pending: map[string]pendingTOTP{}, qc: map[string]*qcRequest{}}
+	if s.opt.Admission == nil {
+		s.opt.Admission = openAdmission{}
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -96,9 +126,9 @@ func New(o Options) *Service {
 	if s.hash == nil {
 		s.hash = slowhash.New(2)
 	}
-	s.userLimit = device.NewLimiter(10, time.Minute, s.now)
-	s.ipLimit = device.NewLimiter(30, time.Minute, s.now)
-	s.notices = device.NewLimiter(3, time.Hour, s.now)
+	s.userLimit = ratelimit.NewWindow(10, time.Minute, s.now)
+	s.ipLimit = ratelimit.NewWindow(30, time.Minute, s.now)
+	s.notices = ratelimit.NewWindow(3, time.Hour, s.now)
 	return s
 }
 
@@ -127,10 +157,24 @@ func (s *Service) forgetEnrollment(userID string) {
 	s.mu.Unlock()
 }
 
-// isEnrolled reports whether the user has a confirmed TOTP enrollment.
+// isEnrolled reports whether the user has any confirmed factor: an
+// authenticator, or recovery codes left. Every factor kind added later
+// answers here too, so "tokens the gateway did not release are refused for
+// enrolled users" holds for each of them.
 func (s *Service) isEnrolled(ctx context.Context, userID string) bool {
-	t, err := s.opt.Store.TOTP(ctx, userID)
-	return err == nil && t.Confirmed
+	if t, err := s.opt.Store.TOTP(ctx, userID); err == nil && t.Confirmed {
+		return true
+	}
+	codes, err := s.opt.Store.RecoveryCodes(ctx, userID)
+	if err != nil {
+		return false
+	}
+	for _, c := range codes {
+		if c.UsedAt.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // need says whether a user must pass a second factor, and whether they can.
@@ -170,11 +214,11 @@ func (s *Service) touchAccount(ctx context.Context, userID, name string, isAdmin
 		s.log.Warn("reading account failed", "user", name, "err", err)
 		return
 	}
-	if err == nil && acct.UserName == name && acct.IsAdmin == isAdmin {
+	if err == nil && acct.UserName == name && acct.NameFolded == Fold(name) && acct.IsAdmin == isAdmin {
 		return
 	}
 	now := s.now()
-	acct.UserID, acct.UserName, acct.NameFolded, acct.IsAdmin, acct.UpdatedAt = userID, name, fold(name), isAdmin, now
+	acct.UserID, acct.UserName, acct.NameFolded, acct.IsAdmin, acct.UpdatedAt = userID, name, Fold(name), isAdmin, now
 	if acct.FirstSeenAt.IsZero() {
 		acct.FirstSeenAt = now
 	}
@@ -183,8 +227,9 @@ func (s *Service) touchAccount(ctx context.Context, userID, name string, isAdmin
 	}
 }
 
-// fold is how Jellyfin compares user names: without regard to case.
-func fold(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+// Fold is how Jellyfin compares user names (jellyfin.FoldName); the
+// accounts are looked up by it.
+func Fold(name string) string { return jellyfin.FoldName(name) }
 
 func (s *Service) onLAN(a netip.Addr) bool {
 	for _, p := range s.opt.Config.LANPrefixes {
@@ -195,20 +240,32 @@ func (s *Service) onLAN(a netip.Addr) bool {
 	return false
 }
 
-func (s *Service) failureLine(ip netip.Addr, user, reason, client string) {
+func (s *Service) failureLine(f Failure) {
 	if s.opt.FailureLine != nil {
-		s.opt.FailureLine(ip, user, reason, client)
+		s.opt.FailureLine(f)
 	}
 }
 
-func (s *Service) record(ctx context.Context, ev store.AuditEvent) {
+func (s *Service) record(ctx context.Context, ev audit.Event) {
 	if s.opt.Audit == nil {
 		return
 	}
-	if _, err := s.opt.Audit.Record(context.WithoutCancel(ctx), ev); err != nil {
+	if _, err := s.opt.Audit.Write(context.WithoutCancel(ctx), ev); err != nil {
 		s.log.Error("writing audit event failed", "kind", ev.Kind, "err", err)
 	}
 }
+
+// openAdmission admits everyone: the admin commands' service signs nobody
+// in.
+type openAdmission struct{}
+
+func (openAdmission) Refused(netip.Addr) bool                                 { return false }
+func (openAdmission) Allow(context.Context, shield.Login) error               { return nil }
+func (openAdmission) Failed(context.Context, shield.Login)                    {}
+func (openAdmission) Succeeded(shield.Login)                                  {}
+func (openAdmission) UserAllowed(string, bool, netip.Addr) (bool, string)     { return true, "" }
+func (openAdmission) Travel(context.Context, string, string, netip.Addr) bool { return false }
+func (openAdmission) RememberPlace(context.Context, string, netip.Addr)       {}
 
 // Run sweeps expired challenges (logging their withheld tokens out) until
 // ctx ends.

@@ -24,23 +24,6 @@ func TestKindOfTellsCodesByShape(t *testing.T) {
 	}
 }
 
-func TestBrowserName(t *testing.T) {
-	for ua, want := range map[string]string{
-		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36":         "Chrome",
-		"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0 Safari/537.36 Edg/150.0": "Edge",
-		"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0":                                    "Firefox",
-		"Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1":     "Safari",
-		"curl/8": "Web Browser",
-	} {
-		if got := browserName(ua); got != want {
-			t.Errorf("browserName(%q) = %q, want %q", ua, got, want)
-		}
-	}
-}
-
-// TestWhoNeedsASecondFactor pins the policy matrix: enrollment, the
-// administrator's per-user decision, the global setting and the grace
-// period.
 func TestWhoNeedsASecondFactor(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -68,7 +51,7 @@ func TestWhoNeedsASecondFactor(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			s := newTestService(t, r.global, now)
 			uid := string(rune('a'+i)) + "0000000000000000000000000000000"
-			acct := store.Account{UserID: uid, UserName: r.name, NameFolded: fold(r.name), Requirement: r.req,
+			acct := store.Account{UserID: uid, UserName: r.name, NameFolded: Fold(r.name), Requirement: r.req,
 				FirstSeenAt: now.Add(-r.seen), UpdatedAt: now}
 			if err := s.opt.Store.PutAccount(ctx, acct); err != nil {
 				t.Fatal(err)

@@ -49,7 +49,7 @@ const (
 type Account struct {
 	UserID      string
 	UserName    string // as Jellyfin spells it
-	NameFolded  string // lower-cased, the lookup key for names
+	NameFolded  string // jellyfin.FoldName(UserName), the lookup key for names
 	IsAdmin     bool
 	Requirement Requirement
 	// FirstSeenAt starts the enrollment grace period.
@@ -124,6 +124,8 @@ type Device struct {
 // FactorStore is the part of the store the second factor needs. Every
 // method is safe for concurrent use by several processes.
 type FactorStore interface {
+	ChallengeStore
+
 	// PutAccount inserts or updates an account (keeps FirstSeenAt).
 	PutAccount(ctx context.Context, a Account) error
 	// Account returns the account of userID, or ErrNotFound.
@@ -151,20 +153,6 @@ type FactorStore interface {
 	// UseRecoveryCode marks a code used; false when it was used already.
 	UseRecoveryCode(ctx context.Context, id int64, at time.Time) (bool, error)
 
-	// PutChallenge inserts or replaces a challenge.
-	PutChallenge(ctx context.Context, c Challenge) error
-	// Challenge returns a challenge, or ErrNotFound.
-	Challenge(ctx context.Context, id string) (Challenge, error)
-	// AddChallengeAttempt counts a failed attempt and returns the new count.
-	AddChallengeAttempt(ctx context.Context, id string) (int, error)
-	// TakeChallenge deletes and returns a challenge, or ErrNotFound when
-	// another request took it first: a withheld token is released once.
-	TakeChallenge(ctx context.Context, id string) (Challenge, error)
-	// UserChallenges lists a user's open challenges, oldest first.
-	UserChallenges(ctx context.Context, userID string) ([]Challenge, error)
-	// ExpiredChallenges lists challenges with ExpiresAt <= now.
-	ExpiredChallenges(ctx context.Context, now time.Time) ([]Challenge, error)
-
 	// PutTrustedBrowser inserts or replaces a trusted browser.
 	PutTrustedBrowser(ctx context.Context, b TrustedBrowser) error
 	// TrustedBrowser returns one, or ErrNotFound.
@@ -184,7 +172,8 @@ type FactorStore interface {
 	// Devices lists a user's devices, newest first.
 	Devices(ctx context.Context, userID string) ([]Device, error)
 
-	// ResetUser deletes everything second-factor of a user: TOTP, recovery
-	// codes, challenges, trusted browsers and devices (break glass).
+	// ResetUser deletes everything second-factor of a user: TOTP, a
+	// pending enrollment, recovery codes, challenges, trusted browsers and
+	// devices (break glass).
 	ResetUser(ctx context.Context, userID string) error
 }

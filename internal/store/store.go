@@ -39,16 +39,48 @@ type Token struct {
 	// request and confirmed by Jellyfin).
 	Source string
 	// Factor says what vouched for the session when the gateway released
-	// it: "" (no second factor was needed), "totp", "recovery",
-	// "trusted-browser", "device", "quickconnect", "lan". A session with a
-	// factor is "verified": it may authorise Quick Connect for its user.
-	Factor      string
+	// it: "" (nothing beyond the password), or the names of the factors,
+	// comma-separated ("totp", "recovery", "trusted-browser", "device",
+	// "quickconnect", "lan", "grace").
+	Factor string
+	// Assurance is how strongly the session was verified; what it may do
+	// later (approve a Quick Connect code, change a factor) is decided on
+	// it. Empty for tokens the gateway adopted without releasing them.
+	Assurance   Assurance
 	Sealed      []byte
 	CreatedAt   time.Time
 	LastSeenAt  time.Time
 	RevokedAt   time.Time // zero while active
 	LoggedOutAt time.Time // zero until logged out in Jellyfin
 }
+
+// Assurance says how strongly a session was verified when the gateway
+// released it. The levels are ordered: each one vouches for more than the
+// one before.
+type Assurance string
+
+// Assurance levels, weakest first.
+const (
+	// AssuranceNone: the gateway did not release the session (adopted).
+	AssuranceNone Assurance = ""
+	// AssuranceLAN: released by the LAN bypass; no factor was passed.
+	AssuranceLAN Assurance = "lan"
+	// AssurancePassword: Jellyfin's password only, for a user who needs no
+	// second factor (or is in the enrollment grace period).
+	AssurancePassword Assurance = "password"
+	// AssuranceTwoFactor: a second factor vouched for the sign-in.
+	AssuranceTwoFactor Assurance = "two-factor"
+	// AssurancePhishingResistant: a factor bound to the origin (a passkey).
+	AssurancePhishingResistant Assurance = "phishing-resistant"
+)
+
+var assuranceRank = map[Assurance]int{AssuranceLAN: 1, AssurancePassword: 2, AssuranceTwoFactor: 3, AssurancePhishingResistant: 4}
+
+// AtLeast reports whether a vouches for at least as much as b.
+func (a Assurance) AtLeast(b Assurance) bool { return assuranceRank[a] >= assuranceRank[b] }
+
+// PassedFactor reports whether a second factor vouched for the session.
+func (a Assurance) PassedFactor() bool { return a.AtLeast(AssuranceTwoFactor) }
 
 // Revoked reports whether the token has been revoked.
 func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
@@ -78,7 +110,7 @@ const (
 type AuditEvent struct {
 	Seq      int64
 	Time     time.Time
-	Kind     string // e.g. "signin.success", "signin.failure", "token.revoked"
+	Kind     AuditKind
 	UserID   string
 	UserName string
 	IP       string
@@ -86,6 +118,10 @@ type AuditEvent struct {
 	PrevHash []byte // Hash of the previous event; empty for the first
 	Hash     []byte
 }
+
+// AuditKind names what an audit event records; the audit package holds
+// the vocabulary ("signin.success", "ban.added" …).
+type AuditKind string
 
 // ChainFunc computes an audit event's Hash from its predecessor's hash and
 // its own fields. The store calls it inside the transaction that appends the
@@ -111,8 +147,12 @@ type UserSummary struct {
 // Store is the whole persistent state. Every method is safe for concurrent
 // use, and several processes (serve and the CLI) may use one database at once.
 type Store interface {
-	FactorStore
+	FactorStore // with ChallengeStore
 	ShieldStore
+	QuickConnectStore
+	EnrollmentStore
+	ThrottleStore
+	KnownAddressStore
 
 	// PutToken inserts or replaces the token with t.Hash.
 	PutToken(ctx context.Context, t Token) error

@@ -26,6 +26,7 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/ratelimit"
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
 )
@@ -76,9 +77,16 @@ const (
 	Refused
 	// Own: the gateway's own API key; never accepted from a client.
 	Own
+	// Forbidden: valid in Jellyfin, but Jellyfin answers 403 for its owner
+	// from this client (remote access off and the client not on Jellyfin's
+	// LAN, or outside the access schedule), so it will not say who the
+	// owner is. Refused: every policy is decided on the owner, and some of
+	// Jellyfin's routes skip those 403 checks (RequiresElevation looks at
+	// the role alone).
+	Forbidden
 )
 
-var statusNames = [...]string{"unknown", "active", "apikey", "revoked", "invalid", "refused", "own"}
+var statusNames = [...]string{"unknown", "active", "apikey", "revoked", "invalid", "refused", "own", "forbidden"}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
@@ -101,13 +109,12 @@ type Verdict struct {
 	// Factor is what vouched for the session at release (store.Token.Factor);
 	// "" when no second factor was involved.
 	Factor string
+	// Assurance is how strongly the session was verified at release.
+	Assurance store.Assurance
 	// Adopted: the gateway did not release it; it was resolved against
 	// Jellyfin and allowed.
 	Adopted bool
 }
-
-// Verified reports whether a second factor vouched for the session.
-func (v Verdict) Verified() bool { return v.Factor != "" }
 
 // ErrUnavailable means the token could not be resolved because Jellyfin did
 // not answer; the gateway fails closed.
@@ -124,6 +131,7 @@ type Issued struct {
 	IP                           string
 	Source                       string // "login", "quickconnect", "legacy-login"
 	Factor                       string // see store.Token.Factor
+	Assurance                    store.Assurance
 }
 
 // Policy tells the table which users may only use tokens the gateway
@@ -195,7 +203,7 @@ type Table struct {
 	mu      sync.RWMutex
 	entries map[Hash]*entry
 	flight  singleflight.Group
-	limiter *keyedLimiter
+	limiter *ratelimit.Keyed
 
 	hookMu  sync.Mutex
 	onRevok []func(Hash)
@@ -215,7 +223,7 @@ func New(ctx context.Context, o Options) (*Table, error) {
 	if o.ResolvePerMinute <= 0 {
 		t.opt.ResolvePerMinute = 30
 	}
-	t.limiter = newKeyedLimiter(t.opt.ResolvePerMinute, time.Minute, t.now)
+	t.limiter = ratelimit.NewKeyed(t.opt.ResolvePerMinute, time.Minute, t.now)
 	last, err := o.Store.LastChange(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading change feed: %w", err)
@@ -247,7 +255,7 @@ func (t *Table) load(ctx context.Context) error {
 
 func verdictOf(st store.Token) Verdict {
 	v := Verdict{Hash: st.Hash, UserID: st.UserID, UserName: st.UserName, IsAdmin: st.IsAdmin, Status: Active,
-		Factor: st.Factor, Adopted: st.Source == "resolved"}
+		Factor: st.Factor, Assurance: st.Assurance, Adopted: st.Source == "resolved"}
 	switch {
 	case st.Revoked():
 		v.Status = Revoked
@@ -315,7 +323,7 @@ func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Ve
 	if t.opt.Resolver == nil {
 		return Verdict{Hash: h, Status: Unknown}, ErrUnavailable
 	}
-	if !t.limiter.allow(limitKey) {
+	if !t.limiter.Allow(limitKey) {
 		return Verdict{Hash: h, Status: Unknown}, ErrResolveLimit
 	}
 	res, err, _ := t.flight.Do(string(h[:]), func() (any, error) {
@@ -347,17 +355,26 @@ func (t *Table) resolve(ctx context.Context, token string, h Hash, clientIP stri
 	case errors.Is(err, jellyfin.ErrInvalidToken):
 		return t.remember(Verdict{Hash: h, Status: Invalid}, t.opt.NegativeTTL), nil
 	case errors.Is(err, jellyfin.ErrForbidden):
-		// Valid, but Jellyfin refuses its owner here (remote access or
-		// schedule): it will refuse the request too. Owner unknown.
-		st := Active
-		if t.opt.Strict {
-			st = Refused
-		}
-		return t.remember(Verdict{Hash: h, Status: st}, t.opt.NegativeTTL), nil
+		return t.refuseOwnerUnknown(ctx, h, clientIP), nil
 	default:
 		t.log.Warn("resolving token failed", "token", h.Short(), "err", err)
 		return Verdict{Hash: h}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+}
+
+// refuseOwnerUnknown refuses a token Jellyfin knows but answers 403 for
+// from this client. Nothing Jellyfin offers ties such a token to its owner:
+// /Users/Me is refused, and the API key's listings (/Sessions, /Devices,
+// /Auth/Keys) carry no user token, only device ids a client chooses
+// itself. A token whose owner is unknown cannot be held to the owner's
+// policy, so it is refused rather than guessed at; the refusal is cached
+// only briefly, so the token works again once Jellyfin admits its owner
+// (from the LAN, or inside the schedule) and can name them.
+func (t *Table) refuseOwnerUnknown(ctx context.Context, h Hash, ip string) Verdict {
+	t.log.Warn("refused a token whose owner Jellyfin refuses from this address", "token", h.Short(), "ip", ip)
+	t.audit(ctx, store.AuditEvent{Kind: audit.TokenRejected, IP: ip,
+		Detail: fmt.Sprintf("token %s not issued through the gateway; Jellyfin refuses its owner from this address, so the owner is unknown", h.Short())})
+	return t.remember(Verdict{Hash: h, Status: Forbidden}, t.opt.NegativeTTL)
 }
 
 func (t *Table) remember(v Verdict, ttl time.Duration) Verdict {
@@ -444,7 +461,7 @@ func (t *Table) put(ctx context.Context, token string, st store.Token) error {
 func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, error) {
 	h := HashOf(token)
 	st := store.Token{Hash: h, Kind: store.KindSession, UserID: is.UserID, UserName: is.UserName, IsAdmin: is.IsAdmin,
-		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source, Factor: is.Factor}
+		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source, Factor: is.Factor, Assurance: is.Assurance}
 	if err := t.put(ctx, token, st); err != nil {
 		return h, err
 	}

@@ -1,9 +1,14 @@
 package tokens_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,10 +23,13 @@ import (
 )
 
 // resolver is a scripted Jellyfin: owners maps token → owner, apiKeys lists
-// keys; everything else is invalid.
+// keys; everything else is invalid. The owners of lanOnly tokens lack
+// EnableRemoteAccess: Jellyfin answers 403 for them unless the client is
+// on its LAN.
 type resolver struct {
 	mu        sync.Mutex
 	owners    map[string]jellyfin.Owner
+	lanOnly   map[string]bool
 	apiKeys   []string
 	down      bool
 	gate      chan struct{} // when set, UserForToken waits on it
@@ -29,7 +37,7 @@ type resolver struct {
 	loggedOut []string
 }
 
-func (r *resolver) UserForToken(_ context.Context, token, _ string) (jellyfin.Owner, error) {
+func (r *resolver) UserForToken(_ context.Context, token, clientIP string) (jellyfin.Owner, error) {
 	r.asked.Add(1)
 	if r.gate != nil {
 		<-r.gate
@@ -40,6 +48,9 @@ func (r *resolver) UserForToken(_ context.Context, token, _ string) (jellyfin.Ow
 		return jellyfin.Owner{}, errors.New("connection refused")
 	}
 	if o, ok := r.owners[token]; ok {
+		if r.lanOnly[token] && !onLAN(clientIP) {
+			return jellyfin.Owner{}, fmt.Errorf("jellyfin GET /Users/Me: status 403: %w", jellyfin.ErrForbidden)
+		}
 		return o, nil
 	}
 	for _, k := range r.apiKeys {
@@ -48,6 +59,12 @@ func (r *resolver) UserForToken(_ context.Context, token, _ string) (jellyfin.Ow
 		}
 	}
 	return jellyfin.Owner{}, jellyfin.ErrInvalidToken
+}
+
+// onLAN is Jellyfin's default LAN: the private ranges and loopback.
+func onLAN(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && (a.IsPrivate() || a.IsLoopback())
 }
 
 func (r *resolver) APIKeys(context.Context) ([]jellyfin.APIKey, error) {
@@ -97,7 +114,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return &fixture{store: st, keys: keys, audit: audit.New(st, keys, nil), dir: dir,
-		res:   &resolver{owners: map[string]jellyfin.Owner{}},
+		res:   &resolver{owners: map[string]jellyfin.Owner{}, lanOnly: map[string]bool{}},
 		clock: &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}}
 }
 
@@ -409,5 +426,118 @@ func TestSessionsEndAfterIdleTimeAndLifetime(t *testing.T) {
 	f.clock.Add(2 * time.Hour)
 	if v, _ := tab.Lookup(tokens.HashOf("adopted")); v.Status == tokens.Revoked {
 		t.Fatal("an adopted token was expired")
+	}
+}
+
+// policy is a scripted Policy: the listed users have a second factor.
+type policy map[string]bool
+
+func (p policy) ReleasedOnly(_ context.Context, userID string) bool { return p[userID] }
+
+// syncLog is a log sink that tests read while the table writes.
+type syncLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// TestTokenWhoseOwnerJellyfinRefusesIsRefused: Jellyfin answers 403 on
+// /Users/Me for a token of a user without remote access used from outside
+// its LAN, and with that hides who owns it. Such a token must not pass with
+// an unknown owner: the user's policy (here: a second factor, so only
+// tokens the gateway released) could not be applied to it.
+func TestTokenWhoseOwnerJellyfinRefusesIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.res.owners["remy-tok"] = jellyfin.Owner{UserID: "u-remy", UserName: "remy"}
+	f.res.lanOnly["remy-tok"] = true
+	logs := &syncLog{}
+	tab := f.table(t, func(o *tokens.Options) {
+		o.Policy = policy{"u-remy": true}
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	ctx := context.Background()
+
+	v, err := tab.Check(ctx, "remy-tok", "203.0.113.7", "203.0.113.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != tokens.Forbidden || v.Status.Passes() || v.UserID != "" || v.Adopted {
+		t.Fatalf("verdict %+v (%v); want forbidden, not passing", v, v.Status)
+	}
+	if _, err := f.store.Token(ctx, tokens.HashOf("remy-tok")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a token with an unknown owner was stored: %v", err)
+	}
+	evs, _ := f.audit.Tail(ctx, 5)
+	if len(evs) != 1 || evs[0].Kind != audit.TokenRejected || evs[0].IP != "203.0.113.7" {
+		t.Fatalf("audit %+v", evs)
+	}
+	out := logs.String()
+	if strings.Contains(out, "remy-tok") || !strings.Contains(out, tokens.HashOf("remy-tok").Short()) {
+		t.Fatalf("log line must name the token by its short hash only: %s", out)
+	}
+
+	// Cached like the other refusals: not asked again until it expires.
+	if v := check(t, tab, "remy-tok"); v.Status != tokens.Forbidden {
+		t.Fatalf("second check: %v", v.Status)
+	}
+	if n := f.res.asked.Load(); n != 1 {
+		t.Fatalf("asked Jellyfin %d times within the negative cache", n)
+	}
+
+	// From the LAN Jellyfin names the owner, and the owner's policy decides.
+	f.clock.Add(11 * time.Second)
+	v, err = tab.Check(ctx, "remy-tok", "192.168.1.20", "192.168.1.20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != tokens.Refused || v.UserName != "remy" {
+		t.Fatalf("from the LAN: %+v (%v); want refused by remy's policy", v, v.Status)
+	}
+}
+
+// TestTokenWhoseOwnerJellyfinRefusesIsAdoptedOnceNamed: without a policy
+// against it, the same token is adopted as soon as Jellyfin names its owner.
+func TestTokenWhoseOwnerJellyfinRefusesIsAdoptedOnceNamed(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			f := newFixture(t)
+			f.res.owners["remy-tok"] = jellyfin.Owner{UserID: "u-remy", UserName: "remy"}
+			f.res.lanOnly["remy-tok"] = true
+			tab := f.table(t, func(o *tokens.Options) { o.Strict = strict })
+			if v := check(t, tab, "remy-tok"); v.Status != tokens.Forbidden {
+				t.Fatalf("from outside: %v", v.Status)
+			}
+			f.clock.Add(11 * time.Second)
+			v, err := tab.Check(context.Background(), "remy-tok", "10.0.0.5", "10.0.0.5")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tokens.Active
+			if strict {
+				want = tokens.Refused
+			}
+			if v.Status != want || v.UserName != "remy" {
+				t.Fatalf("from the LAN: %+v (%v), want %v", v, v.Status, want)
+			}
+		})
+	}
+}
+
+func TestStatusNames(t *testing.T) {
+	for st, want := range map[tokens.Status]string{tokens.Forbidden: "forbidden", tokens.Own: "own", tokens.Status(200): "status(200)"} {
+		if got := st.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", st, got, want)
+		}
 	}
 }

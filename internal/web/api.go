@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/jellyguard/jellyguard/internal/jellyfin"
 )
 
 // apiRequest is every body the API accepts; each call reads what it needs.
@@ -18,8 +16,9 @@ type apiRequest struct {
 	ID   string `json:"id"`
 }
 
-// apiFunc is one API call after the token and body are read.
-type apiFunc func(ctx context.Context, token string, req apiRequest, c Client) (any, error)
+// apiFunc is one API call after the body is read; c.Session is the
+// caller's session as the pipeline checked it.
+type apiFunc func(ctx context.Context, req apiRequest, c Client) (any, error)
 
 type okJSON struct {
 	OK bool `json:"ok"`
@@ -84,12 +83,12 @@ func (h *handler) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/browsers/revoke", h.api(true, h.apiRevokeBrowser))
 }
 
-// api wraps an API call: it finds the Jellyfin token, reads the JSON body
-// when withBody, and writes the result or the error as JSON.
+// api wraps an API call: it checks there is a session, reads the JSON
+// body when withBody, and writes the result or the error as JSON.
 func (h *handler) api(withBody bool, fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token := requestToken(r)
-		if token == "" {
+		c := h.client(r)
+		if c.Session.UserID == "" {
 			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "Sign in to Jellyfin first.")
 			return
 		}
@@ -100,20 +99,13 @@ func (h *handler) api(withBody bool, fn apiFunc) http.HandlerFunc {
 				return
 			}
 		}
-		out, err := fn(r.Context(), token, req, h.client(r))
+		out, err := fn(r.Context(), req, c)
 		if err != nil {
 			h.apiFailed(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
-}
-
-// requestToken reads the Jellyfin token the way Jellyfin reads headers
-// (Authorization: MediaBrowser Token="…", X-Emby-Token, …). Tokens in the
-// query are not accepted here.
-func requestToken(r *http.Request) string {
-	return jellyfin.ParseRequest(r.Header, "", jellyfin.DefaultDialect()).Token
 }
 
 // decodeBody reads a JSON body into v; an empty body is an empty request.
@@ -153,8 +145,8 @@ func (h *handler) apiFailed(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (h *handler) apiAccount(ctx context.Context, token string, _ apiRequest, c Client) (any, error) {
-	a, err := h.svc.Account(ctx, token, c)
+func (h *handler) apiAccount(ctx context.Context, _ apiRequest, c Client) (any, error) {
+	a, err := h.svc.Account(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +169,8 @@ func (h *handler) apiAccount(ctx context.Context, token string, _ apiRequest, c 
 	return out, nil
 }
 
-func (h *handler) apiBegin(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
-	e, err := h.svc.BeginTOTP(ctx, token, normalizeCode(req.Code), c)
+func (h *handler) apiBegin(ctx context.Context, req apiRequest, c Client) (any, error) {
+	e, err := h.svc.BeginTOTP(ctx, c, normalizeCode(req.Code))
 	if err != nil {
 		return nil, err
 	}
@@ -189,45 +181,45 @@ func (h *handler) apiBegin(ctx context.Context, token string, req apiRequest, c 
 	return out, nil
 }
 
-func (h *handler) apiConfirm(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
-	codes, err := h.svc.ConfirmTOTP(ctx, token, normalizeCode(req.Code), c)
+func (h *handler) apiConfirm(ctx context.Context, req apiRequest, c Client) (any, error) {
+	codes, err := h.svc.ConfirmTOTP(ctx, c, normalizeCode(req.Code))
 	if err != nil {
 		return nil, err
 	}
 	return recoveryJSON{RecoveryCodes: codes}, nil
 }
 
-func (h *handler) apiRegenerate(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
-	codes, err := h.svc.RegenerateRecovery(ctx, token, normalizeCode(req.Code), c)
+func (h *handler) apiRegenerate(ctx context.Context, req apiRequest, c Client) (any, error) {
+	codes, err := h.svc.RegenerateRecovery(ctx, c, normalizeCode(req.Code))
 	if err != nil {
 		return nil, err
 	}
 	return recoveryJSON{RecoveryCodes: codes}, nil
 }
 
-func (h *handler) apiDisable(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
-	return okJSON{true}, h.svc.DisableTOTP(ctx, token, normalizeCode(req.Code), c)
+func (h *handler) apiDisable(ctx context.Context, req apiRequest, c Client) (any, error) {
+	return okJSON{true}, h.svc.DisableTOTP(ctx, c, normalizeCode(req.Code))
 }
 
-func (h *handler) apiApproveDevice(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
+func (h *handler) apiApproveDevice(ctx context.Context, req apiRequest, c Client) (any, error) {
 	if req.ID == "" {
 		return nil, errNoID
 	}
-	return okJSON{true}, h.svc.ApproveDevice(ctx, token, normalizeCode(req.Code), req.ID, c)
+	return okJSON{true}, h.svc.ApproveDevice(ctx, c, normalizeCode(req.Code), req.ID)
 }
 
-func (h *handler) apiRevokeDevice(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
+func (h *handler) apiRevokeDevice(ctx context.Context, req apiRequest, c Client) (any, error) {
 	if req.ID == "" {
 		return nil, errNoID
 	}
-	return okJSON{true}, h.svc.RevokeDevice(ctx, token, req.ID, c)
+	return okJSON{true}, h.svc.RevokeDevice(ctx, c, normalizeCode(req.Code), req.ID)
 }
 
-func (h *handler) apiRevokeBrowser(ctx context.Context, token string, req apiRequest, c Client) (any, error) {
+func (h *handler) apiRevokeBrowser(ctx context.Context, req apiRequest, c Client) (any, error) {
 	if req.ID == "" {
 		return nil, errNoID
 	}
-	return okJSON{true}, h.svc.RevokeBrowser(ctx, token, req.ID, c)
+	return okJSON{true}, h.svc.RevokeBrowser(ctx, c, normalizeCode(req.Code), req.ID)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/jellyguard/jellyguard/internal/device"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/signin"
 )
 
 // layout is what the shared layout needs; every page embeds it.
@@ -104,15 +108,18 @@ func (h *handler) submitChallenge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := h.client(r)
-	rel, err := h.svc.CompleteChallenge(r.Context(), id, code, remember, c)
+	out, err := h.svc.SignIn(r.Context(), Attempt{Door: signin.DoorChallenge, ChallengeID: id, Code: code, Remember: remember, Client: c})
 	switch {
-	case err == nil:
-		h.clearChallengeCookie(w, c)
-		h.handoff(w, r, rel, c)
-	case errors.Is(err, ErrBadCode):
+	case err != nil:
+		h.internalError(w, r, err)
+	case out.Released():
+		h.handoff(w, r, out, c)
+	case out.Refusal == signin.RefuseBadCode && out.AttemptsLeft > 0:
 		h.challengeAgain(w, r, id, "That code didn't work. Check it and try again.", remember)
+	case out.Refusal == signin.RefuseBadCode, out.Refusal == signin.RefuseThrottled:
+		h.challengeFailed(w, r, ErrThrottled)
 	default:
-		h.challengeFailed(w, r, err)
+		h.challengeFailed(w, r, ErrExpired)
 	}
 }
 
@@ -169,6 +176,13 @@ func (h *handler) showLogin(w http.ResponseWriter, _ *http.Request) {
 	h.renderLogin(w, http.StatusOK, loginPage{})
 }
 
+// pageClient is the name the sign-in page's sessions carry in Jellyfin:
+// jellyfin-web's, so the hand-off into /web/ lines up.
+const pageClient = "Jellyfin Web"
+
+// submitLogin is the sign-in page's door into the flow. Every failure — an
+// unknown user, a wrong password, a missing or wrong code, a held-back
+// attempt — gets the same answer: the flow paces them all alike.
 func (h *handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
@@ -183,25 +197,35 @@ func (h *handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := h.client(r)
-	if id := strings.TrimSpace(f.Get("device_id")); id != "" && len(id) <= 256 {
-		c.DeviceID = id
+	c.DeviceID = strings.TrimSpace(f.Get("device_id"))
+	if c.DeviceID == "" || len(c.DeviceID) > 200 {
+		c.DeviceID = device.NewID()
 	}
-	rel, err := h.svc.PasswordLogin(r.Context(), user, f.Get("password"), normalizeCode(f.Get("code")), remember, c)
+	c.App, c.DeviceName, c.Version, c.Web = pageClient, browserName(c.UserAgent), jellyfin.Version, false
+	out, err := h.svc.SignIn(r.Context(), Attempt{Door: signin.DoorPage, UserName: user, Password: f.Get("password"),
+		Code: normalizeCode(f.Get("code")), Remember: remember, Client: c})
 	switch {
-	case err == nil:
-		h.handoff(w, r, rel, c)
-	case errors.Is(err, ErrCodeRequired):
-		again.Error, again.FocusOn = "Enter your password again, with the code from your authenticator app.", "code"
-		h.renderLogin(w, http.StatusUnauthorized, again)
-	case errors.Is(err, ErrBadCode), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrExpired):
+	case err != nil:
+		h.internalError(w, r, err)
+	case out.Released():
+		h.handoff(w, r, out, c)
+	default:
 		again.Error = "That didn't work. Check your username, password and code, then try again."
 		h.renderLogin(w, http.StatusUnauthorized, again)
-	case errors.Is(err, ErrThrottled):
-		again.Error = "Too many attempts. Wait a few minutes, then try again."
-		h.renderLogin(w, http.StatusTooManyRequests, again)
-	default:
-		h.internalError(w, r, err)
 	}
+}
+
+// browserName is the "Device" jellyfin-web would report for a user agent.
+func browserName(ua string) string {
+	for _, b := range []string{"Edg", "Firefox", "Chrome", "Safari"} {
+		if strings.Contains(ua, b) {
+			if b == "Edg" {
+				return "Edge"
+			}
+			return b
+		}
+	}
+	return "Web Browser"
 }
 
 func (h *handler) renderLogin(w http.ResponseWriter, status int, p loginPage) {
@@ -212,9 +236,10 @@ func (h *handler) renderLogin(w http.ResponseWriter, status int, p loginPage) {
 }
 
 // handoff renders the page that stores the session the way jellyfin-web
-// does and then opens jellyfin-web. The release's cookies go with it.
-func (h *handler) handoff(w http.ResponseWriter, r *http.Request, rel Release, c Client) {
-	for _, ck := range rel.Cookies {
+// does and then opens jellyfin-web. The outcome's cookies go with it.
+func (h *handler) handoff(w http.ResponseWriter, r *http.Request, out Outcome, c Client) {
+	rel := out.Session
+	for _, ck := range out.Cookies {
 		if ck != nil {
 			http.SetCookie(w, ck)
 		}
@@ -226,9 +251,9 @@ func (h *handler) handoff(w http.ResponseWriter, r *http.Request, rel Release, c
 	h.render(w, http.StatusOK, "handoff.html", handoffPage{
 		layout:   h.layout("Signing in", "handoff.js"),
 		ServerID: rel.ServerID,
-		UserID:   rel.UserID,
+		UserID:   rel.User.ID,
 		Token:    rel.AccessToken,
-		DeviceID: rel.DeviceID,
+		DeviceID: firstNonEmpty(rel.SessionInfo.DeviceID, c.DeviceID),
 		Address:  scheme + "://" + r.Host + h.base,
 		Target:   h.webURL(),
 	})
@@ -289,4 +314,11 @@ func expiresIn(t, now time.Time) string {
 		return "in 1 minute"
 	}
 	return fmt.Sprintf("in %d minutes", m)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -11,14 +11,14 @@ import (
 // order (DESIGN §4), so it owns them, and *signin.Service satisfies Service
 // without an adapter.
 type (
-	// Client is who is asking: IP, HTTPS, UserAgent, TrustCookie (the
-	// trusted-browser cookie's value) and DeviceID (the Jellyfin device id
-	// the browser uses, if known).
+	// Client is who is asking, as the pipeline found out: IP, HTTPS,
+	// UserAgent, TrustCookie, DeviceID, and Session, the request's own
+	// session the pipeline checked.
 	Client = signin.Client
-	// Release is a session the service hands to a browser: UserID,
-	// UserName, AccessToken, ServerID, DeviceID, and Cookies to set with it
-	// (e.g. the trusted-browser cookie).
-	Release = signin.Release
+	// Attempt is a sign-in the pages hand to the flow.
+	Attempt = signin.Attempt
+	// Outcome is what the flow decided.
+	Outcome = signin.Outcome
 	// ChallengeInfo describes an open challenge: UserName, ExpiresAt,
 	// AttemptsLeft.
 	ChallengeInfo = signin.ChallengeInfo
@@ -43,7 +43,7 @@ var (
 	ErrExpired = signin.ErrExpired
 	// ErrThrottled means too many attempts.
 	ErrThrottled = signin.ErrThrottled
-	// ErrUnauthorized means there is no valid Jellyfin token.
+	// ErrUnauthorized means there is no valid Jellyfin session.
 	ErrUnauthorized = signin.ErrUnauthorized
 	// ErrCodeRequired means the change needs a current code.
 	ErrCodeRequired = signin.ErrCodeRequired
@@ -53,33 +53,31 @@ var (
 )
 
 // Service makes every decision behind the pages; *signin.Service is the
-// implementation.
+// implementation. The pages only turn HTTP into calls and answers back.
 type Service interface {
+	// SignIn runs a sign-in through the one flow every door uses: the
+	// sign-in page and the challenge page are doors like Jellyfin's own
+	// login routes.
+	SignIn(ctx context.Context, a Attempt) (Outcome, error)
 	// Challenge describes the challenge with the given id.
 	Challenge(ctx context.Context, id string) (ChallengeInfo, error)
-	// CompleteChallenge checks a TOTP or recovery code for a challenge and
-	// releases the withheld session.
-	CompleteChallenge(ctx context.Context, id, code string, remember bool, c Client) (Release, error)
-	// PasswordLogin signs in with a password and, when the account needs
-	// one, a code.
-	PasswordLogin(ctx context.Context, user, password, code string, remember bool, c Client) (Release, error)
-	// Account describes the user who owns token.
-	Account(ctx context.Context, token string, c Client) (Account, error)
+	// Account describes the session's user.
+	Account(ctx context.Context, c Client) (Account, error)
 	// BeginTOTP starts an enrollment; code is required when already enrolled.
-	BeginTOTP(ctx context.Context, token, code string, c Client) (Enrollment, error)
+	BeginTOTP(ctx context.Context, c Client, code string) (Enrollment, error)
 	// ConfirmTOTP finishes an enrollment with its first code and returns the
 	// recovery codes, shown once.
-	ConfirmTOTP(ctx context.Context, token, code string, c Client) ([]string, error)
+	ConfirmTOTP(ctx context.Context, c Client, code string) ([]string, error)
 	// RegenerateRecovery replaces the recovery codes.
-	RegenerateRecovery(ctx context.Context, token, code string, c Client) ([]string, error)
+	RegenerateRecovery(ctx context.Context, c Client, code string) ([]string, error)
 	// DisableTOTP removes the authenticator app.
-	DisableTOTP(ctx context.Context, token, code string, c Client) error
+	DisableTOTP(ctx context.Context, c Client, code string) error
 	// ApproveDevice lets a pending device sign in.
-	ApproveDevice(ctx context.Context, token, code, id string, c Client) error
+	ApproveDevice(ctx context.Context, c Client, code, id string) error
 	// RevokeDevice removes a device (pending or not).
-	RevokeDevice(ctx context.Context, token, id string, c Client) error
+	RevokeDevice(ctx context.Context, c Client, code, id string) error
 	// RevokeBrowser removes a trusted browser.
-	RevokeBrowser(ctx context.Context, token, id string, c Client) error
+	RevokeBrowser(ctx context.Context, c Client, code, id string) error
 }
 
 var _ Service = (*signin.Service)(nil)

@@ -10,7 +10,7 @@ import (
 // never panic, and anything it cannot check must be ErrMalformed.
 func FuzzVerifyPHC(f *testing.F) {
 	ctx := context.Background()
-	h := newHasher(1, cheap)
+	h := newHasher(1, DefaultQueuePerKey, cheap)
 	// A fixed hash, not a fresh one: every fuzzing process must agree on it.
 	secret, valid := knownVectors[0].secret, knownVectors[0].phc
 	for _, s := range []string{
@@ -27,7 +27,7 @@ func FuzzVerifyPHC(f *testing.F) {
 			// Valid but costly: parsing was the point; skip the hash.
 			return
 		}
-		ok, err := h.Verify(ctx, secret, phc)
+		ok, err := h.Verify(ctx, "fuzz", secret, phc)
 		switch {
 		case perr != nil:
 			if ok || !errors.Is(err, ErrMalformed) {

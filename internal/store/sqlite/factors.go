@@ -201,6 +201,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, id int64, at time.Time) (bo
 // with the administrator's requirement.
 var resetUserSQL = []string{
 	`DELETE FROM totp WHERE user_id = $1`,
+	`DELETE FROM pending_enrollments WHERE user_id = $1`,
 	`DELETE FROM recovery_codes WHERE user_id = $1`,
 	`DELETE FROM challenges WHERE user_id = $1`,
 	`DELETE FROM trusted_browsers WHERE user_id = $1`,
@@ -208,8 +209,8 @@ var resetUserSQL = []string{
 }
 
 // ResetUser deletes everything second-factor of userID in one transaction:
-// TOTP enrollment, recovery codes, challenges, trusted browsers and devices.
-// The account and its requirement stay.
+// TOTP enrollment, a pending enrollment, recovery codes, challenges, trusted
+// browsers and devices. The account and its requirement stay.
 func (s *Store) ResetUser(ctx context.Context, userID string) error {
 	return s.write(ctx, "resetting second factor", func(tx *sql.Tx) error {
 		for _, q := range resetUserSQL {

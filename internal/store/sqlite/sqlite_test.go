@@ -462,7 +462,7 @@ func testChain(prev []byte, ev store.AuditEvent) []byte {
 	h.Write(prev)
 	_ = binary.Write(h, binary.BigEndian, ev.Seq)
 	_ = binary.Write(h, binary.BigEndian, ev.Time.UnixNano())
-	for _, s := range []string{ev.Kind, ev.UserID, ev.UserName, ev.IP, ev.Detail} {
+	for _, s := range []string{string(ev.Kind), ev.UserID, ev.UserName, ev.IP, ev.Detail} {
 		_ = binary.Write(h, binary.BigEndian, int64(len(s)))
 		h.Write([]byte(s))
 	}
@@ -482,7 +482,7 @@ func TestAppendAuditAndQuery(t *testing.T) {
 	}
 	before := time.Now().Add(-time.Second)
 	for i := 2; i <= 10; i++ {
-		if _, err := s.AppendAudit(ctx, store.AuditEvent{Kind: fmt.Sprint("k", i)}, testChain); err != nil {
+		if _, err := s.AppendAudit(ctx, store.AuditEvent{Kind: store.AuditKind(fmt.Sprint("k", i))}, testChain); err != nil {
 			t.Fatal(err)
 		}
 	}

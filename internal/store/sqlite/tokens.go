@@ -12,18 +12,18 @@ import (
 )
 
 const tokenColumns = `hash, kind, user_id, user_name, is_admin, device_id, client, device_name,
-	ip, source, factor, sealed, created_at, last_seen_at, revoked_at, logged_out_at`
+	ip, source, factor, sealed, created_at, last_seen_at, revoked_at, logged_out_at, assurance`
 
 // Replacing a token keeps an earlier revocation or logout: once dead in the
 // gateway or in Jellyfin, a token never comes back to life by being stored
 // again.
 const putTokenSQL = `INSERT INTO tokens (` + tokenColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (hash) DO UPDATE SET
 		kind = excluded.kind, user_id = excluded.user_id, user_name = excluded.user_name,
 		is_admin = excluded.is_admin, device_id = excluded.device_id, client = excluded.client,
 		device_name = excluded.device_name, ip = excluded.ip, source = excluded.source,
-		factor = excluded.factor, sealed = excluded.sealed, created_at = excluded.created_at,
+		factor = excluded.factor, assurance = excluded.assurance, sealed = excluded.sealed, created_at = excluded.created_at,
 		last_seen_at = excluded.last_seen_at,
 		revoked_at = COALESCE(tokens.revoked_at, excluded.revoked_at),
 		logged_out_at = COALESCE(tokens.logged_out_at, excluded.logged_out_at)`
@@ -34,7 +34,7 @@ func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	return s.write(ctx, "storing token", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, putTokenSQL, t.Hash[:], string(t.Kind), t.UserID, t.UserName,
 			t.IsAdmin, t.DeviceID, t.Client, t.DeviceName, t.IP, t.Source, t.Factor, t.Sealed,
-			nanos(t.CreatedAt), nullNanos(t.LastSeenAt), nullNanos(t.RevokedAt), nullNanos(t.LoggedOutAt))
+			nanos(t.CreatedAt), nullNanos(t.LastSeenAt), nullNanos(t.RevokedAt), nullNanos(t.LoggedOutAt), string(t.Assurance))
 		return err
 	})
 }
@@ -219,11 +219,11 @@ func scanToken(r scanner) (store.Token, error) {
 	var (
 		t                           store.Token
 		hash                        []byte
-		kind                        string
+		kind, assurance             string
 		created, seen, revoked, out sql.NullInt64
 	)
 	err := r.Scan(&hash, &kind, &t.UserID, &t.UserName, &t.IsAdmin, &t.DeviceID, &t.Client, &t.DeviceName,
-		&t.IP, &t.Source, &t.Factor, &t.Sealed, &created, &seen, &revoked, &out)
+		&t.IP, &t.Source, &t.Factor, &t.Sealed, &created, &seen, &revoked, &out, &assurance)
 	if err != nil {
 		return store.Token{}, err
 	}
@@ -231,7 +231,7 @@ func scanToken(r scanner) (store.Token, error) {
 		return store.Token{}, fmt.Errorf("token row has a %d-byte hash", len(hash))
 	}
 	copy(t.Hash[:], hash)
-	t.Kind = store.TokenKind(kind)
+	t.Kind, t.Assurance = store.TokenKind(kind), store.Assurance(assurance)
 	t.CreatedAt, t.LastSeenAt = fromNanos(created), fromNanos(seen)
 	t.RevokedAt, t.LoggedOutAt = fromNanos(revoked), fromNanos(out)
 	return t, nil

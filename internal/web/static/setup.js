@@ -248,10 +248,11 @@
           flash(name + ' can sign in now.');
         })));
       }
-      row.append(button('Remove', 'button small danger', () => {
-        if (!window.confirm('Remove ' + name + '? It will have to sign in again.')) return;
-        act(api('POST', 'devices/revoke', { id: d.id }), name + ' was removed.');
-      }));
+      row.append(button('Remove', 'button small danger', () => ask(row, 'Code to remove ' + name, async (code) => {
+        await api('POST', 'devices/revoke', { id: d.id, code });
+        await load();
+        flash(name + ' was removed.');
+      })));
       li.append(row);
       ul.append(li);
     }
@@ -271,10 +272,11 @@
       const until = b.expiresAt ? 'trusted until ' + when(b.expiresAt) : '';
       li.append(el('span', 'item-meta', [b.ip, used, until].filter(Boolean).join(' · ')));
       const row = el('div', 'row');
-      row.append(button('Revoke', 'button small danger', () => {
-        if (!window.confirm('Stop trusting ' + name + '? It will ask for a code next time.')) return;
-        act(api('POST', 'browsers/revoke', { id: b.id }), name + ' is no longer trusted.');
-      }));
+      row.append(button('Revoke', 'button small danger', () => ask(row, 'Code to stop trusting ' + name, async (code) => {
+        await api('POST', 'browsers/revoke', { id: b.id, code });
+        await load();
+        flash(name + ' is no longer trusted.');
+      })));
       li.append(row);
       ul.append(li);
     }
