@@ -187,8 +187,8 @@ func (g *Gateway) readLoginAnswer(ctx context.Context, sc *scope, ans *capturedA
 			return res, errUnreadableSession
 		}
 		return res, nil
-	case sc.route.Class != jellyfin.ClassLoginQuickConnect &&
-		(ans.status == http.StatusUnauthorized || ans.status == http.StatusForbidden || ans.status == http.StatusNotFound):
+	case sc.route.Class != jellyfin.ClassLoginQuickConnect && (ans.status == http.StatusUnauthorized || ans.status == http.StatusForbidden),
+		sc.route.Class == jellyfin.ClassLoginLegacy && ans.status == http.StatusNotFound: // an unknown user id
 		return jellyfin.AuthResult{}, &signin.CredentialsError{Status: ans.status}
 	}
 	return jellyfin.AuthResult{}, errPassOn

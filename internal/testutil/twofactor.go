@@ -238,6 +238,18 @@ type Browser struct {
 
 	mu       sync.Mutex
 	statuses []int
+	headers  http.Header // sent with every request (a proxy's X-Forwarded-For)
+}
+
+// SetHeader sends a header with every later request, as a reverse proxy in
+// front of the gateway would add it.
+func (b *Browser) SetHeader(name, value string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.headers == nil {
+		b.headers = http.Header{}
+	}
+	b.headers.Set(name, value)
 }
 
 // NewBrowser returns a browser with an empty cookie jar.
@@ -331,6 +343,11 @@ func (b *Browser) request(method, path string, body io.Reader) *http.Request {
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
+	b.mu.Lock()
+	for k, v := range b.headers {
+		req.Header[k] = v
+	}
+	b.mu.Unlock()
 	return req
 }
 

@@ -3,9 +3,14 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
 func decodeJSON(t *testing.T, body string) map[string]any {
@@ -19,35 +24,107 @@ func decodeJSON(t *testing.T, body string) map[string]any {
 
 func TestAPIRejectsMissingToken(t *testing.T) {
 	reqs := map[string]*http.Request{
-		"account":        get("/jellyfin/jellyguard/api/account"),
-		"token in query": get("/jellyfin/jellyguard/api/account?api_key=" + goodToken + "&ApiKey=" + goodToken),
-		"begin":          postForm("/jellyfin/jellyguard/api/totp/begin", "{}"),
-		"revoke":         postForm("/jellyfin/jellyguard/api/browsers/revoke", `{"id":"b1"}`),
+		"account": get("/jellyfin/jellyguard/api/account"),
+		"begin":   postForm("/jellyfin/jellyguard/api/totp/begin", "{}"),
+		"revoke":  postForm("/jellyfin/jellyguard/api/browsers/revoke", `{"id":"b1","code":"123456"}`),
 	}
+	unknown := get("/jellyfin/jellyguard/api/account")
+	unknown.Header.Set("X-Emby-Token", "not-a-token")
+	reqs["unknown token"] = unknown
 	for name, r := range reqs {
 		t.Run(name, func(t *testing.T) {
 			svc := newFake()
 			w := do(t, svc, r)
-			if w.Code != http.StatusUnauthorized {
-				t.Fatalf("status %d", w.Code)
-			}
-			if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-				t.Errorf("Content-Type %q", ct)
-			}
-			if m := decodeJSON(t, w.Body.String()); m["error"] != "unauthorized" || m["message"] == "" {
-				t.Errorf("body %v", m)
-			}
+			checkUnauthorized(t, w)
 			if len(svc.calls) != 0 {
 				t.Errorf("service called: %v", svc.calls)
 			}
 		})
 	}
-	t.Run("unknown token", func(t *testing.T) {
-		r := get("/jellyfin/jellyguard/api/account")
-		r.Header.Set("X-Emby-Token", "not-a-token")
-		w := do(t, newFake(), r)
-		if w.Code != http.StatusUnauthorized || decodeJSON(t, w.Body.String())["error"] != "unauthorized" {
-			t.Fatalf("status %d", w.Code)
+	// Without a pipeline to say whose session a request carries, the API
+	// answers nobody: it reads no token itself, in the headers or the query.
+	t.Run("default client has no session", func(t *testing.T) {
+		svc := newFake()
+		r := get("/jellyguard/api/account?api_key=" + goodToken + "&ApiKey=" + goodToken)
+		r.Header.Set("Authorization", `MediaBrowser Token="`+goodToken+`"`)
+		r.Header.Set("X-Emby-Token", goodToken)
+		checkUnauthorized(t, doWith(t, svc, Options{Logger: slog.New(slog.DiscardHandler)}, r))
+		if len(svc.calls) != 0 {
+			t.Errorf("service called: %v", svc.calls)
+		}
+	})
+}
+
+func checkUnauthorized(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if m := decodeJSON(t, w.Body.String()); m["error"] != "unauthorized" || m["message"] == "" {
+		t.Errorf("body %v", m)
+	}
+}
+
+// TestAPIUsesThePipelinesSession checks that the caller is whoever the
+// pipeline (Options.ClientFrom) says, and nobody else.
+func TestAPIUsesThePipelinesSession(t *testing.T) {
+	pipeline := func(v tokens.Verdict) Options {
+		o := testOptions()
+		o.ClientFrom = func(*http.Request) Client {
+			return Client{IP: netip.MustParseAddr("198.51.100.7"), HTTPS: true, DeviceID: "dev-9", Session: v}
+		}
+		return o
+	}
+	t.Run("session without a token in the request", func(t *testing.T) {
+		svc := newFake()
+		v := tokens.Verdict{Status: tokens.Active, UserID: "u2", UserName: "bob"}
+		w := doWith(t, svc, pipeline(v), get("/jellyfin/jellyguard/api/account"))
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		if m := decodeJSON(t, w.Body.String()); m["userId"] != "u2" || m["userName"] != "bob" {
+			t.Errorf("account %v", m)
+		}
+		c := svc.gotClient
+		if c.Session != v || c.IP.String() != "198.51.100.7" || c.DeviceID != "dev-9" || !c.HTTPS {
+			t.Errorf("client %+v", c)
+		}
+		if c.UserAgent != "Mozilla/5.0 (Android 14) Firefox/140.0" {
+			t.Errorf("user agent %q, want the request's", c.UserAgent)
+		}
+	})
+	t.Run("token in the request without a session", func(t *testing.T) {
+		svc := newFake()
+		r := postJSON("/jellyfin/jellyguard/api/totp/disable", `{"code":"123456"}`)
+		r.Header.Set("X-Emby-Token", goodToken)
+		checkUnauthorized(t, doWith(t, svc, pipeline(tokens.Verdict{}), r))
+		if len(svc.calls) != 0 {
+			t.Errorf("service called: %v", svc.calls)
+		}
+	})
+	t.Run("session the service refuses", func(t *testing.T) {
+		svc := newFake()
+		v := tokens.Verdict{Status: tokens.Revoked, UserID: "u1", UserName: "alice"}
+		w := doWith(t, svc, pipeline(v), get("/jellyfin/jellyguard/api/account"))
+		checkUnauthorized(t, w)
+		if !svc.called("Account") {
+			t.Errorf("service not asked: %v", svc.calls)
+		}
+	})
+	t.Run("every call gets the session", func(t *testing.T) {
+		for _, path := range []string{"totp/begin", "totp/confirm", "recovery/regenerate", "totp/disable",
+			"devices/approve", "devices/revoke", "browsers/revoke"} {
+			svc := newFake()
+			w := do(t, svc, postJSON("/jellyfin/jellyguard/api/"+path, `{"id":"x1","code":"123456"}`))
+			if w.Code != http.StatusOK {
+				t.Errorf("%s: status %d: %s", path, w.Code, w.Body)
+			}
+			if svc.gotClient.Session != goodSession {
+				t.Errorf("%s: session %+v", path, svc.gotClient.Session)
+			}
 		}
 	})
 }
@@ -68,7 +145,7 @@ func TestAPIAccount(t *testing.T) {
 				t.Error("account is cacheable")
 			}
 			m := decodeJSON(t, w.Body.String())
-			if m["userName"] != "alice" || m["required"] != true || m["graceUntil"] != "2030-01-02T03:04:05Z" {
+			if m["userId"] != "u1" || m["userName"] != "alice" || m["required"] != true || m["graceUntil"] != "2030-01-02T03:04:05Z" {
 				t.Errorf("account %v", m)
 			}
 			browsers, _ := m["browsers"].([]any)
@@ -107,9 +184,14 @@ func TestAPICalls(t *testing.T) {
 		{"disable without code", "totp/disable", `{}`, true, 403, "code_required", "DisableTOTP"},
 		{"approve", "devices/approve", `{"id":"d1","code":"123456"}`, true, 200, "ok", "ApproveDevice"},
 		{"approve without id", "devices/approve", `{"code":"123456"}`, true, 400, "bad_request", ""},
-		{"revoke device", "devices/revoke", `{"id":"d1"}`, true, 200, "ok", "RevokeDevice"},
-		{"revoke browser", "browsers/revoke", `{"id":"b1"}`, true, 200, "ok", "RevokeBrowser"},
-		{"revoke a browser that is gone", "browsers/revoke", `{"id":"gone"}`, true, 404, "not_found", "RevokeBrowser"},
+		{"revoke device", "devices/revoke", `{"id":"d1","code":"123456"}`, true, 200, "ok", "RevokeDevice"},
+		{"revoke device without code", "devices/revoke", `{"id":"d1"}`, true, 403, "code_required", "RevokeDevice"},
+		{"revoke device without id", "devices/revoke", `{"code":"123456"}`, true, 400, "bad_request", ""},
+		{"revoke browser", "browsers/revoke", `{"id":"b1","code":"123456"}`, true, 200, "ok", "RevokeBrowser"},
+		{"revoke browser without code", "browsers/revoke", `{"id":"b1"}`, true, 403, "code_required", "RevokeBrowser"},
+		{"revoke browser bad code", "browsers/revoke", `{"id":"b1","code":"000000"}`, true, 400, "bad_code", "RevokeBrowser"},
+		{"revoke browser without id", "browsers/revoke", `{"code":"123456"}`, true, 400, "bad_request", ""},
+		{"revoke a browser that is gone", "browsers/revoke", `{"id":"gone","code":"123456"}`, true, 404, "not_found", "RevokeBrowser"},
 		{"bad JSON", "browsers/revoke", `{"id":`, true, 400, "bad_request", ""},
 	}
 	for _, tt := range tests {
@@ -155,10 +237,29 @@ func TestAPIBeginReturnsQRDataURL(t *testing.T) {
 }
 
 func TestAPIIDsReachService(t *testing.T) {
-	svc := newFake()
-	do(t, svc, postJSON("/jellyfin/jellyguard/api/devices/approve", `{"id":"d1","code":"123456"}`))
-	if svc.gotID != "d1" {
-		t.Errorf("id %q", svc.gotID)
+	for _, path := range []string{"devices/approve", "devices/revoke", "browsers/revoke"} {
+		svc := newFake()
+		do(t, svc, postJSON("/jellyfin/jellyguard/api/"+path, `{"id":"d1","code":"123456"}`))
+		if svc.gotID != "d1" {
+			t.Errorf("%s: id %q", path, svc.gotID)
+		}
+	}
+}
+
+// TestAPICodesReachService checks that every call that takes a code gets
+// it, with the white space people type taken out.
+func TestAPICodesReachService(t *testing.T) {
+	for _, path := range []string{"totp/begin", "totp/confirm", "recovery/regenerate", "totp/disable",
+		"devices/approve", "devices/revoke", "browsers/revoke"} {
+		svc := newFake()
+		svc.enrolled = true
+		w := do(t, svc, postJSON("/jellyfin/jellyguard/api/"+path, `{"id":"d1","code":" 123 456\t"}`))
+		if w.Code != http.StatusOK {
+			t.Errorf("%s: status %d: %s", path, w.Code, w.Body)
+		}
+		if svc.gotCode != goodCode {
+			t.Errorf("%s: code %q, want %q", path, svc.gotCode, goodCode)
+		}
 	}
 }
 

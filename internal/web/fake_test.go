@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/signin"
+	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
 const (
@@ -17,46 +21,59 @@ const (
 	goodToken = "0123456789abcdef0123456789abcdef"
 )
 
+// goodSession is the verdict the test pipeline (testOptions' ClientFrom)
+// finds for goodToken.
+var goodSession = tokens.Verdict{Status: tokens.Active, UserID: "u1", UserName: "alice"}
+
 // fakeService is a Service with fixed answers that records its calls.
 type fakeService struct {
 	mu         sync.Mutex
 	challenges map[string]*ChallengeInfo
+	users      map[string]string // name → password; every user here needs a code
 	enrolled   bool
 	throttled  bool
 	failWith   error // returned by every call when set
+	// signIn, when set, answers SignIn instead of the fake's own flow.
+	signIn func(Attempt) (Outcome, error)
+	// session is what a released sign-in carries.
+	session jellyfin.AuthResult
 
 	calls       []string
 	gotID       string // last challenge or device/browser id
+	gotCode     string // last code an account call got
+	gotAttempt  Attempt
+	gotOutcome  Outcome // last outcome SignIn returned
 	gotRemember bool
 	gotClient   Client
 }
 
 func newFake() *fakeService {
-	return &fakeService{challenges: map[string]*ChallengeInfo{
-		"c1": {UserName: "alice", ExpiresAt: time.Now().Add(5 * time.Minute), AttemptsLeft: 3},
-	}}
+	return &fakeService{
+		challenges: map[string]*ChallengeInfo{
+			"c1": {UserName: "alice", ExpiresAt: time.Now().Add(5 * time.Minute), AttemptsLeft: 3},
+		},
+		users:   map[string]string{"alice": "secret"},
+		session: releasedSession(),
+	}
 }
 
-var release = Release{
-	UserID:      "u1",
-	UserName:    "alice",
-	AccessToken: "tok-abc",
-	ServerID:    "srv1",
-	DeviceID:    "dev-1",
-	Cookies:     []*http.Cookie{{Name: "jg_trust", Value: "t1", Path: "/", HttpOnly: true}},
+// releasedSession is the session the fake releases: Jellyfin's answer.
+func releasedSession() jellyfin.AuthResult {
+	var s jellyfin.AuthResult
+	s.AccessToken, s.ServerID = "tok-abc", "srv1"
+	s.User.ID, s.User.Name = "u1", "alice"
+	s.SessionInfo.DeviceID = "dev-1"
+	return s
 }
+
+// trustCookie is the cookie every released sign-in sets.
+var trustCookie = &http.Cookie{Name: "jg_trust", Value: "t1", Path: "/", HttpOnly: true}
 
 func (f *fakeService) record(call string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call)
-	if f.failWith != nil {
-		return f.failWith
-	}
-	if f.throttled {
-		return ErrThrottled
-	}
-	return nil
+	return f.failWith
 }
 
 func (f *fakeService) called(call string) bool {
@@ -84,61 +101,96 @@ func (f *fakeService) Challenge(_ context.Context, id string) (ChallengeInfo, er
 	return *ch, nil
 }
 
-func (f *fakeService) CompleteChallenge(_ context.Context, id, code string, remember bool, c Client) (Release, error) {
-	if err := f.record("CompleteChallenge"); err != nil {
-		return Release{}, err
+// SignIn is a small model of the flow: the sign-in page's users all need a
+// code; a challenge burns after its last wrong code.
+func (f *fakeService) SignIn(_ context.Context, a Attempt) (Outcome, error) {
+	if err := f.record("SignIn"); err != nil {
+		return Outcome{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.gotID, f.gotRemember, f.gotClient = id, remember, c
-	ch, ok := f.challenges[id]
-	if !ok {
-		return Release{}, ErrExpired
+	f.gotAttempt, f.gotRemember, f.gotClient = a, a.Remember, a.Client
+	var out Outcome
+	if f.signIn != nil {
+		var err error
+		out, err = f.signIn(a)
+		f.gotOutcome = out
+		return out, err
 	}
-	if code != goodCode {
+	switch a.Door {
+	case signin.DoorPage:
+		out = f.pageSignIn(a)
+	case signin.DoorChallenge:
+		out = f.challengeSignIn(a)
+	default:
+		out = Outcome{Action: signin.Refuse, Refusal: signin.RefuseCredentials}
+	}
+	f.gotOutcome = out
+	return out, nil
+}
+
+func (f *fakeService) pageSignIn(a Attempt) Outcome {
+	password, known := f.users[a.UserName]
+	switch {
+	case f.throttled:
+		return refused(signin.RefuseThrottled)
+	case !known || a.Password != password:
+		return refused(signin.RefuseCredentials)
+	case a.Code == "":
+		return refused(signin.RefuseFactorNeeded)
+	case a.Code != goodCode:
+		return refused(signin.RefuseBadCode)
+	}
+	return Outcome{Action: signin.Release, Session: f.session, Cookies: []*http.Cookie{trustCookie}}
+}
+
+func (f *fakeService) challengeSignIn(a Attempt) Outcome {
+	if f.throttled {
+		return refused(signin.RefuseThrottled)
+	}
+	ch, ok := f.challenges[a.ChallengeID]
+	if !ok {
+		return refused(signin.RefuseExpired)
+	}
+	if a.Code != goodCode {
 		ch.AttemptsLeft--
 		if ch.AttemptsLeft <= 0 {
-			delete(f.challenges, id)
-			return Release{}, ErrThrottled
+			delete(f.challenges, a.ChallengeID)
 		}
-		return Release{}, ErrBadCode
+		out := refused(signin.RefuseBadCode)
+		out.AttemptsLeft = max(ch.AttemptsLeft, 0)
+		return out
 	}
-	delete(f.challenges, id)
-	return release, nil
+	delete(f.challenges, a.ChallengeID)
+	// The flow clears the challenge cookie with the release.
+	gone := testOptions().ChallengeCookieFor("", a.Client.HTTPS, time.Time{})
+	gone.MaxAge = -1
+	return Outcome{Action: signin.Release, Session: f.session, Cookies: []*http.Cookie{trustCookie, gone}}
 }
 
-func (f *fakeService) PasswordLogin(_ context.Context, user, password, code string, remember bool, c Client) (Release, error) {
-	if err := f.record("PasswordLogin"); err != nil {
-		return Release{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.gotRemember, f.gotClient = remember, c
-	switch {
-	case user != "alice" || password != "secret":
-		return Release{}, ErrUnauthorized
-	case code == "":
-		return Release{}, ErrCodeRequired
-	case code != goodCode:
-		return Release{}, ErrBadCode
-	}
-	return release, nil
-}
+func refused(r signin.Refusal) Outcome { return Outcome{Action: signin.Refuse, Refusal: r} }
 
-func (f *fakeService) auth(call, token string, c Client) error {
+// auth is the real service's check of the caller's session.
+func (f *fakeService) auth(call string, c Client) error {
 	if err := f.record(call); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.gotClient = c
 	f.mu.Unlock()
-	if token != goodToken {
+	if c.Session.Status != tokens.Active || c.Session.UserID == "" {
 		return ErrUnauthorized
+	}
+	if f.throttled {
+		return ErrThrottled
 	}
 	return nil
 }
 
 func (f *fakeService) checkCode(code string) error {
+	f.mu.Lock()
+	f.gotCode = code
+	f.mu.Unlock()
 	switch code {
 	case goodCode:
 		return nil
@@ -148,20 +200,20 @@ func (f *fakeService) checkCode(code string) error {
 	return ErrBadCode
 }
 
-func (f *fakeService) Account(_ context.Context, token string, c Client) (Account, error) {
-	if err := f.auth("Account", token, c); err != nil {
+func (f *fakeService) Account(_ context.Context, c Client) (Account, error) {
+	if err := f.auth("Account", c); err != nil {
 		return Account{}, err
 	}
 	return Account{
-		UserID: "u1", UserName: "alice", Enrolled: f.enrolled, Required: true,
+		UserID: c.Session.UserID, UserName: c.Session.UserName, Enrolled: f.enrolled, Required: true,
 		GraceUntil: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), RecoveryLeft: 8,
 		TrustedBrowsers: []BrowserInfo{{ID: "b1", UserAgent: "Firefox", IP: "192.0.2.1", Current: true}},
 		Devices:         []DeviceInfo{{ID: "d1", Client: "Findroid", DeviceName: "Pixel 8", State: "pending"}},
 	}, nil
 }
 
-func (f *fakeService) BeginTOTP(_ context.Context, token, code string, c Client) (Enrollment, error) {
-	if err := f.auth("BeginTOTP", token, c); err != nil {
+func (f *fakeService) BeginTOTP(_ context.Context, c Client, code string) (Enrollment, error) {
+	if err := f.auth("BeginTOTP", c); err != nil {
 		return Enrollment{}, err
 	}
 	if f.enrolled {
@@ -172,8 +224,8 @@ func (f *fakeService) BeginTOTP(_ context.Context, token, code string, c Client)
 	return Enrollment{Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/x:alice?secret=JBSWY3DPEHPK3PXP", QRSVG: "<svg/>"}, nil
 }
 
-func (f *fakeService) ConfirmTOTP(_ context.Context, token, code string, c Client) ([]string, error) {
-	if err := f.auth("ConfirmTOTP", token, c); err != nil {
+func (f *fakeService) ConfirmTOTP(_ context.Context, c Client, code string) ([]string, error) {
+	if err := f.auth("ConfirmTOTP", c); err != nil {
 		return nil, err
 	}
 	if err := f.checkCode(code); err != nil {
@@ -182,8 +234,8 @@ func (f *fakeService) ConfirmTOTP(_ context.Context, token, code string, c Clien
 	return []string{"aaaa-bbbb", "cccc-dddd"}, nil
 }
 
-func (f *fakeService) RegenerateRecovery(_ context.Context, token, code string, c Client) ([]string, error) {
-	if err := f.auth("RegenerateRecovery", token, c); err != nil {
+func (f *fakeService) RegenerateRecovery(_ context.Context, c Client, code string) ([]string, error) {
+	if err := f.auth("RegenerateRecovery", c); err != nil {
 		return nil, err
 	}
 	if err := f.checkCode(code); err != nil {
@@ -192,15 +244,15 @@ func (f *fakeService) RegenerateRecovery(_ context.Context, token, code string, 
 	return []string{"eeee-ffff"}, nil
 }
 
-func (f *fakeService) DisableTOTP(_ context.Context, token, code string, c Client) error {
-	if err := f.auth("DisableTOTP", token, c); err != nil {
+func (f *fakeService) DisableTOTP(_ context.Context, c Client, code string) error {
+	if err := f.auth("DisableTOTP", c); err != nil {
 		return err
 	}
 	return f.checkCode(code)
 }
 
-func (f *fakeService) ApproveDevice(_ context.Context, token, code, id string, c Client) error {
-	if err := f.auth("ApproveDevice", token, c); err != nil {
+func (f *fakeService) ApproveDevice(_ context.Context, c Client, code, id string) error {
+	if err := f.auth("ApproveDevice", c); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -209,38 +261,51 @@ func (f *fakeService) ApproveDevice(_ context.Context, token, code, id string, c
 	return f.checkCode(code)
 }
 
-func (f *fakeService) RevokeDevice(_ context.Context, token, id string, c Client) error {
-	if err := f.auth("RevokeDevice", token, c); err != nil {
+func (f *fakeService) RevokeDevice(_ context.Context, c Client, code, id string) error {
+	if err := f.auth("RevokeDevice", c); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.gotID = id
 	f.mu.Unlock()
-	return nil
+	return f.checkCode(code)
 }
 
-func (f *fakeService) RevokeBrowser(_ context.Context, token, id string, c Client) error {
-	if err := f.auth("RevokeBrowser", token, c); err != nil {
+func (f *fakeService) RevokeBrowser(_ context.Context, c Client, code, id string) error {
+	if err := f.auth("RevokeBrowser", c); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.gotID = id
 	f.mu.Unlock()
+	if err := f.checkCode(code); err != nil {
+		return err
+	}
 	if id == "gone" {
 		return ErrNotFound
 	}
 	return nil
 }
 
-// testOptions are the options the tests use: BaseUrl /jellyfin, HTTPS.
+// testOptions are the options the tests use: BaseUrl /jellyfin, HTTPS. The
+// pipeline they stand in for finds goodSession for goodToken in the
+// request's headers (never in the query), and no session otherwise.
 func testOptions() Options {
 	return Options{
 		BasePath:   "/jellyfin",
 		ServerName: "Home Media",
 		Issuer:     "Home Media",
 		Logger:     slog.New(slog.DiscardHandler),
-		ClientFrom: func(*http.Request) Client {
-			return Client{IP: netip.MustParseAddr("192.0.2.10"), HTTPS: true}
+		ClientFrom: func(r *http.Request) Client {
+			c := Client{IP: netip.MustParseAddr("192.0.2.10"), HTTPS: true}
+			switch jellyfin.ParseRequest(r.Header, "", jellyfin.DefaultDialect()).Token {
+			case "":
+			case goodToken:
+				c.Session = goodSession
+			default:
+				c.Session = tokens.Verdict{Status: tokens.Invalid}
+			}
+			return c
 		},
 	}
 }
@@ -249,8 +314,14 @@ func testOptions() Options {
 // recorded response.
 func do(t *testing.T, svc Service, r *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
+	return doWith(t, svc, testOptions(), r)
+}
+
+// doWith is do with other options.
+func doWith(t *testing.T, svc Service, opts Options, r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
 	w := httptest.NewRecorder()
-	Handler(svc, testOptions()).ServeHTTP(w, r)
+	Handler(svc, opts).ServeHTTP(w, r)
 	return w
 }
 

@@ -3,12 +3,17 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/signin"
 )
 
 // everyPage returns requests that render every template and the error
@@ -194,7 +199,7 @@ func TestChallengeIDFromCookieOnly(t *testing.T) {
 	t.Run("posted id is ignored", func(t *testing.T) {
 		svc := newFake()
 		w := do(t, svc, postForm("/jellyfin/jellyguard/challenge?id=c1", "id=c1&code=123456"))
-		if w.Code != http.StatusGone || svc.called("CompleteChallenge") {
+		if w.Code != http.StatusGone || svc.called("SignIn") {
 			t.Fatalf("status %d, calls %v", w.Code, svc.calls)
 		}
 	})
@@ -234,6 +239,10 @@ func TestChallengeSuccessHandsOff(t *testing.T) {
 			t.Errorf("hand-off lacks %q", want)
 		}
 	}
+	if a := svc.gotAttempt; a.Door != signin.DoorChallenge || a.ChallengeID != "c1" || a.Code != goodCode ||
+		a.UserName != "" || a.Password != "" {
+		t.Errorf("attempt %+v", a)
+	}
 	if !svc.gotRemember {
 		t.Error("remember was not passed on")
 	}
@@ -244,12 +253,17 @@ func TestChallengeSuccessHandsOff(t *testing.T) {
 	for _, c := range w.Result().Cookies() {
 		cookies[c.Name] = c
 	}
+	// The outcome's cookies go on the hand-off: the trust cookie and the
+	// flow's clearing of the challenge cookie.
 	if c := cookies["jg_trust"]; c == nil || c.Value != "t1" {
 		t.Errorf("release cookie not set: %v", w.Header()["Set-Cookie"])
 	}
 	c := cookies[DefaultChallengeCookie]
 	if c == nil || c.MaxAge >= 0 || c.Path != "/jellyfin/jellyguard/" || !c.Secure || !c.HttpOnly {
 		t.Errorf("challenge cookie not cleared: %+v", c)
+	}
+	if n := len(w.Header()["Set-Cookie"]); n != len(svc.gotOutcome.Cookies) {
+		t.Errorf("%d cookies set, the outcome has %d", n, len(svc.gotOutcome.Cookies))
 	}
 }
 
@@ -283,7 +297,7 @@ func TestChallengeWrongCode(t *testing.T) {
 func TestChallengeEmptyCode(t *testing.T) {
 	svc := newFake()
 	w := do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=+"), "c1"))
-	if w.Code != http.StatusBadRequest || svc.called("CompleteChallenge") {
+	if w.Code != http.StatusBadRequest || svc.called("SignIn") {
 		t.Fatalf("status %d, calls %v", w.Code, svc.calls)
 	}
 }
@@ -298,10 +312,74 @@ func TestChallengeExpiredAndThrottled(t *testing.T) {
 		t.Error("expired challenge cookie not cleared")
 	}
 
+	w = do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=123456"), "gone"))
+	if w.Code != http.StatusGone || !strings.Contains(w.Body.String(), "expired") || svc.gotOutcome.Refusal != signin.RefuseExpired {
+		t.Errorf("expired answer: status %d, outcome %+v", w.Code, svc.gotOutcome)
+	}
+	if !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
+		t.Error("expired challenge cookie not cleared after an answer")
+	}
+
 	svc.throttled = true
 	w = do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=123456"), "c1"))
 	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `href="/jellyfin/web/"`) {
 		t.Errorf("throttled: status %d", w.Code)
+	}
+	if svc.gotOutcome.Refusal != signin.RefuseThrottled {
+		t.Errorf("outcome %+v", svc.gotOutcome)
+	}
+}
+
+// TestChallengeOutcomes checks how the challenge page answers each outcome
+// of the flow.
+func TestChallengeOutcomes(t *testing.T) {
+	const (
+		again   = "didn&#39;t work"
+		tooMany = "Too many attempts"
+		expired = "This sign-in has expired"
+	)
+	badCode := func(left int) Outcome {
+		return Outcome{Action: signin.Refuse, Refusal: signin.RefuseBadCode, AttemptsLeft: left}
+	}
+	tests := []struct {
+		name    string
+		out     Outcome
+		err     error
+		status  int
+		want    string
+		cleared bool // the challenge cookie is cleared
+	}{
+		{"released", Outcome{Action: signin.Release, Session: releasedSession()}, nil, http.StatusOK, `data-token="tok-abc"`, false},
+		{"bad code, attempts left", badCode(2), nil, http.StatusBadRequest, again, false},
+		{"bad code, none left", badCode(0), nil, http.StatusTooManyRequests, tooMany, false},
+		{"throttled", refused(signin.RefuseThrottled), nil, http.StatusTooManyRequests, tooMany, false},
+		{"expired", refused(signin.RefuseExpired), nil, http.StatusGone, expired, true},
+		{"address refused", refused(signin.RefuseAddress), nil, http.StatusGone, expired, true},
+		{"outside the user's networks", refused(signin.RefuseNetwork), nil, http.StatusGone, expired, true},
+		{"throttled with attempts left", Outcome{Action: signin.Refuse, Refusal: signin.RefuseThrottled, AttemptsLeft: 2},
+			nil, http.StatusTooManyRequests, tooMany, false},
+		{"failure", Outcome{}, errors.New("database down"), http.StatusInternalServerError, "Something went wrong", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newFake()
+			svc.signIn = func(Attempt) (Outcome, error) { return tt.out, tt.err }
+			w := do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=123456"), "c1"))
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d: %.300s", w.Code, tt.status, w.Body)
+			}
+			body := w.Body.String()
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("page lacks %q: %.300s", tt.want, body)
+			}
+			if tt.status != http.StatusOK && strings.Contains(body, "tok-abc") {
+				t.Error("token leaked")
+			}
+			cleared := strings.Contains(w.Header().Get("Set-Cookie"), DefaultChallengeCookie+"=;")
+			if cleared != tt.cleared {
+				t.Errorf("challenge cookie cleared: %v, want %v (%q)", cleared, tt.cleared, w.Header()["Set-Cookie"])
+			}
+		})
 	}
 }
 
@@ -318,51 +396,183 @@ func TestLogin(t *testing.T) {
 			}
 		}
 	})
-	t.Run("code required", func(t *testing.T) {
-		w := do(t, newFake(), postForm("/jellyfin/jellyguard/login", "username=alice&password=secret"))
+	t.Run("code missing", func(t *testing.T) {
+		svc := newFake()
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&remember=1"))
 		body := w.Body.String()
-		if w.Code != http.StatusUnauthorized || !strings.Contains(body, "authenticator app") {
-			t.Fatalf("status %d", w.Code)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(body, loginFailed) {
+			t.Fatalf("status %d: %.300s", w.Code, body)
+		}
+		if svc.gotOutcome.Refusal != signin.RefuseFactorNeeded {
+			t.Fatalf("the fake refused for %v", svc.gotOutcome.Refusal)
+		}
+		// Asking for the code again would tell that the password was right.
+		if strings.Contains(body, "with the code") || strings.Contains(body, `aria-describedby="code-hint" autofocus`) {
+			t.Error("the page tells that only the code was missing")
 		}
 		if !strings.Contains(body, `value="alice"`) || strings.Contains(body, "secret") {
 			t.Error("username should be kept and the password not")
 		}
+		if !strings.Contains(body, `value="1" checked`) {
+			t.Error("remember not kept")
+		}
 	})
-	t.Run("wrong password and wrong code look the same", func(t *testing.T) {
-		a := do(t, newFake(), postForm("/jellyfin/jellyguard/login", "username=alice&password=nope&code=123456"))
-		b := do(t, newFake(), postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=000000"))
-		if a.Code != b.Code || a.Body.String() != b.Body.String() {
-			t.Error("wrong password and wrong code answer differently")
+	t.Run("no username", func(t *testing.T) {
+		svc := newFake()
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=+&password=secret"))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Enter your username.") {
+			t.Fatalf("status %d", w.Code)
+		}
+		if svc.called("SignIn") {
+			t.Error("signed in without a username")
 		}
 	})
 	t.Run("success", func(t *testing.T) {
 		svc := newFake()
-		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456&remember=1&device_id=abc1"))
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login",
+			"username=+alice+&password=secret&code=123+456&remember=1&device_id=abc1"))
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `data-token="tok-abc"`) {
 			t.Fatalf("status %d", w.Code)
-		}
-		if svc.gotClient.DeviceID != "abc1" || !svc.gotRemember {
-			t.Errorf("client %+v remember %v", svc.gotClient, svc.gotRemember)
 		}
 		if w.Header().Get("Cache-Control") != "no-store" || len(w.Result().Cookies()) == 0 {
 			t.Error("hand-off not protected or cookies missing")
 		}
+		a := svc.gotAttempt
+		if a.Door != signin.DoorPage || a.UserName != "alice" || a.Password != "secret" || a.Code != goodCode ||
+			!a.Remember || a.ChallengeID != "" {
+			t.Errorf("attempt %+v", a)
+		}
+		// The page's sessions carry jellyfin-web's name, so the hand-off
+		// into /web/ lines up.
+		c := a.Client
+		if c.DeviceID != "abc1" || c.App != "Jellyfin Web" || c.DeviceName != "Firefox" ||
+			c.Version != jellyfin.Version || c.Web || c.IP.String() != "192.0.2.10" || !c.HTTPS {
+			t.Errorf("client %+v", c)
+		}
 	})
-	t.Run("throttled", func(t *testing.T) {
+	t.Run("password as typed", func(t *testing.T) {
 		svc := newFake()
-		svc.throttled = true
-		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret"))
-		if w.Code != http.StatusTooManyRequests {
+		do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=+se+cret%3B1+&code="))
+		if got := svc.gotAttempt.Password; got != " se cret;1 " {
+			t.Errorf("password %q, want it as typed", got)
+		}
+	})
+	t.Run("device id", func(t *testing.T) {
+		for name, form := range map[string]string{
+			"missing":  "",
+			"blank":    "&device_id=+++",
+			"too long": "&device_id=" + strings.Repeat("a", 201),
+		} {
+			svc := newFake()
+			w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456"+form))
+			if w.Code != http.StatusOK {
+				t.Fatalf("%s: status %d", name, w.Code)
+			}
+			id := svc.gotClient.DeviceID
+			if id == "" || len(id) > 200 || strings.TrimSpace(id) != id {
+				t.Errorf("%s: device id %q", name, id)
+			}
+		}
+		longest := strings.Repeat("b", 200)
+		svc := newFake()
+		do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456&device_id="+longest))
+		if svc.gotClient.DeviceID != longest {
+			t.Errorf("a 200-character device id was replaced by %q", svc.gotClient.DeviceID)
+		}
+	})
+	t.Run("hand-off device id", func(t *testing.T) {
+		svc := newFake()
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456&device_id=abc1"))
+		if !strings.Contains(w.Body.String(), `data-device-id="dev-1"`) {
+			t.Error("the hand-off does not use the session's device id")
+		}
+		svc = newFake()
+		svc.session.SessionInfo.DeviceID = ""
+		w = do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456&device_id=abc1"))
+		if !strings.Contains(w.Body.String(), `data-device-id="abc1"`) {
+			t.Error("without a device id in the session the hand-off does not use the browser's")
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		svc := newFake()
+		svc.signIn = func(Attempt) (Outcome, error) { return Outcome{}, errors.New("jellyfin down") }
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456"))
+		if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), loginFailed) {
 			t.Fatalf("status %d", w.Code)
 		}
 	})
+}
+
+// loginFailed is the sign-in page's one answer to every failure.
+const loginFailed = "That didn&#39;t work. Check your username, password and code, then try again."
+
+// TestLoginFailuresLookAlike checks that the sign-in page answers every
+// failure byte for byte the same: telling them apart would tell whether a
+// user exists, whether a password was right, or that an address is held back.
+func TestLoginFailuresLookAlike(t *testing.T) {
+	const form = "username=alice&password=secret&code=000000&remember=1"
+	tests := []struct {
+		name    string
+		form    string
+		setup   func(*fakeService)
+		refusal signin.Refusal
+	}{
+		{"wrong password", "username=alice&password=nope&code=123456&remember=1", nil, signin.RefuseCredentials},
+		{"unknown user", "username=alice&password=secret&code=123456&remember=1",
+			func(f *fakeService) { delete(f.users, "alice") }, signin.RefuseCredentials},
+		{"missing code", "username=alice&password=secret&code=&remember=1", nil, signin.RefuseFactorNeeded},
+		{"wrong code", form, nil, signin.RefuseBadCode},
+		{"throttled", "username=alice&password=secret&code=123456&remember=1",
+			func(f *fakeService) { f.throttled = true }, signin.RefuseThrottled},
+		{"address refused", "username=alice&password=secret&code=123456&remember=1",
+			func(f *fakeService) {
+				f.signIn = func(Attempt) (Outcome, error) { return refused(signin.RefuseAddress), nil }
+			}, signin.RefuseAddress},
+		{"device waits for approval", "username=alice&password=secret&code=123456&remember=1",
+			func(f *fakeService) {
+				f.signIn = func(Attempt) (Outcome, error) {
+					return Outcome{Action: signin.Pending, Refusal: signin.RefuseFactorNeeded}, nil
+				}
+			}, signin.RefuseFactorNeeded},
+	}
+	var first *httptest.ResponseRecorder
+	for _, tt := range tests {
+		svc := newFake()
+		if tt.setup != nil {
+			tt.setup(svc)
+		}
+		w := do(t, svc, postForm("/jellyfin/jellyguard/login", tt.form))
+		if svc.gotOutcome.Released() || svc.gotOutcome.Refusal != tt.refusal {
+			t.Fatalf("%s: the fake answered %+v, want refusal %v", tt.name, svc.gotOutcome, tt.refusal)
+		}
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", tt.name, w.Code)
+		}
+		body := w.Body.String()
+		if !strings.Contains(body, loginFailed) {
+			t.Errorf("%s: page lacks the one failure message: %.300s", tt.name, body)
+		}
+		if strings.Contains(body, "tok-abc") || len(w.Result().Cookies()) != 0 {
+			t.Errorf("%s: a refused sign-in handed something out", tt.name)
+		}
+		if first == nil {
+			first = w
+			continue
+		}
+		if w.Code != first.Code || body != first.Body.String() {
+			t.Errorf("%s answers differently from %s:\n%s\n---\n%s", tt.name, tests[0].name, body, first.Body)
+		}
+		if !maps.EqualFunc(w.Header(), first.Header(), slices.Equal) {
+			t.Errorf("%s: headers differ: %v, %v", tt.name, w.Header(), first.Header())
+		}
+	}
 }
 
 func TestFormBodyLimit(t *testing.T) {
 	body := "code=" + strings.Repeat("1", bodyLimit)
 	svc := newFake()
 	w := do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", body), "c1"))
-	if w.Code != http.StatusRequestEntityTooLarge || svc.called("CompleteChallenge") {
+	if w.Code != http.StatusRequestEntityTooLarge || svc.called("SignIn") {
 		t.Fatalf("status %d, calls %v", w.Code, svc.calls)
 	}
 }

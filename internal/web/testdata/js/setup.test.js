@@ -52,8 +52,8 @@ function fakeAPI({ enrolled = false, serverId = 'srv1' } = {}) {
         return json(200, {
           userId: 'u1', userName: 'alice', enrolled: state.enrolled, required: true,
           graceUntil: '2030-01-02T03:04:05Z', recoveryLeft: state.enrolled ? 2 : 0,
-          browsers: [{ id: 'b1', userAgent: 'Mozilla/5.0 (Android 14) Firefox/140.0', ip: '192.0.2.1', current: true }],
-          devices: state.approved ? [] : [{ id: 'd1', client: 'Findroid', deviceName: 'Pixel 8', ip: '192.0.2.2', state: 'pending' }],
+          browsers: state.untrusted ? [] : [{ id: 'b1', userAgent: 'Mozilla/5.0 (Android 14) Firefox/140.0', ip: '192.0.2.1', current: true }],
+          devices: state.approved || state.removed ? [] : [{ id: 'd1', client: 'Findroid', deviceName: 'Pixel 8', ip: '192.0.2.2', state: 'pending' }],
         });
       case 'POST totp/begin':
         if (state.enrolled && body.code !== '123456') return json(403, { error: 'code_required', message: 'Enter a code.' });
@@ -67,8 +67,9 @@ function fakeAPI({ enrolled = false, serverId = 'srv1' } = {}) {
       case 'POST devices/approve':
         return ok(body.code, () => { state.approved = body.id; return json(200, { ok: true }); });
       case 'POST devices/revoke':
+        return ok(body.code, () => { state.removed = body.id; return json(200, { ok: true }); });
       case 'POST browsers/revoke':
-        return json(200, { ok: true });
+        return ok(body.code, () => { state.untrusted = body.id; return json(200, { ok: true }); });
     }
     return json(404, { error: 'not_found', message: 'nothing' });
   };
@@ -214,15 +215,35 @@ test('approves a pending device with a current code', async () => {
   assert.match($('flash').textContent, /Pixel 8 can sign in/);
 });
 
-test('removes devices and revokes browsers', async () => {
-  const api = fakeAPI({ enrolled: true });
-  const { $ } = await open(api, mine);
-  await $('device-list').children[0].querySelectorAll('button').find((b) => b.textContent === 'Remove').click();
-  await settle();
-  assert.deepEqual(api.calls.find((c) => c.url === API + 'devices/revoke').body, { id: 'd1' });
-  await $('browser-list').children[0].querySelector('button').click();
-  await settle();
-  assert.deepEqual(api.calls.find((c) => c.url === API + 'browsers/revoke').body, { id: 'b1' });
+test('asks for a code before removing a device or revoking a browser', async () => {
+  for (const [list, label, name, call, flashed] of [
+    ['device-list', 'Remove', 'Pixel 8', 'devices/revoke', /Pixel 8 was removed/],
+    ['browser-list', 'Revoke', 'Firefox on Android', 'browsers/revoke', /Firefox on Android is no longer trusted/],
+  ]) {
+    const api = fakeAPI({ enrolled: true });
+    const { $, visible } = await open(api, mine);
+    const item = $(list).children[0];
+    await item.querySelectorAll('button').find((b) => b.textContent === label).click();
+    await settle();
+    assert.ok(!api.calls.some((c) => c.url === API + call), call + ': nothing is sent before the code');
+    const form = item.querySelector('form');
+    assert.ok(form, call + ': a code prompt opens under ' + name);
+    assert.match(form.querySelector('.prompt-label').textContent, new RegExp(name));
+
+    form.querySelector('input').value = '111111';
+    await form.fire('submit');
+    assert.ok(!form.querySelector('.alert').hidden, call + ': a wrong code is shown in the prompt');
+    assert.ok(form.parentElement, call + ': the prompt stays open');
+    assert.equal(api.state.removed || api.state.untrusted, undefined, call + ': nothing changed');
+
+    form.querySelector('input').value = ' 123 456 ';
+    await form.fire('submit');
+    await settle();
+    const id = list === 'device-list' ? 'd1' : 'b1';
+    assert.deepEqual(api.calls.filter((c) => c.url === API + call).at(-1).body, { id, code: '123456' });
+    assert.ok(!visible(list === 'device-list' ? 'devices' : 'browsers'), call + ': the list is reloaded');
+    assert.match($('flash').textContent, flashed);
+  }
 });
 
 test('asks for a code before new recovery codes, re-enrolling and turning off', async () => {
