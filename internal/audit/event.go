@@ -15,8 +15,8 @@ type Kind = store.AuditKind
 
 // Event kinds.
 const (
-	SignInSuccess   Kind = "signin.success"    // a session was released
-	SignInFailure   Kind = "signin.failure"    // a sign-in was refused (Reason says why)
+	SignInSuccess   Kind = "signin.success" // a session was released
+	SignInFailure   Kind = "signin.failure" // a sign-in was refused (Reason says why)
 	SignInTravel    Kind = "signin.impossible_travel"
 	SignInNewPlace  Kind = "signin.new_place"  // first sign-in from a country or network
 	ChallengeIssued Kind = "challenge.issued"  // a token withheld behind a challenge

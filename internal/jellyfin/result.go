@@ -9,8 +9,8 @@ import (
 // needs to decide a login: whose session it is (the User.Id Jellyfin
 // answered with, never the name the client sent) and which device holds it.
 type AuthResult struct {
-	AccessToken string `json:"AccessToken"`
-	ServerID    string `json:"ServerId"`
+	AccessToken string   `json:"AccessToken"`
+	ServerID    string   `json:"ServerId"`
 	User        AuthUser `json:"User"`
 	SessionInfo struct {
 		DeviceID           string `json:"DeviceId"`

@@ -12,14 +12,14 @@ const (
 	// ProofFresh: a factor answered in this very sign-in (a TOTP or
 	// recovery code; later a passkey or an e-mailed code).
 	ProofFresh ProofKind = iota + 1
-	// ProofPlace: the address vouches (the LAN bypass); no factor passed.
-	ProofPlace
 	// ProofRemembered: an earlier factor, remembered (a trusted browser, a
 	// device the user approved).
 	ProofRemembered
 	// ProofApproval: a session that passed a factor approved this sign-in
 	// (a Quick Connect code).
 	ProofApproval
+	// ProofPlace: the address vouches (the LAN bypass); no factor passed.
+	ProofPlace
 )
 
 // Proof is one factor's evidence for a sign-in.
@@ -85,7 +85,9 @@ func Decide(f Facts) Decision {
 		}
 		return refusal(RefuseNotEnrolled)
 	}
-	for _, k := range []ProofKind{ProofPlace, ProofRemembered, ProofApproval} {
+	// A remembered factor or an approval vouches for more than the place:
+	// the session is recorded with two factors, and the cookie rotates.
+	for _, k := range []ProofKind{ProofRemembered, ProofApproval, ProofPlace} {
 		if p := f.proof(k); p != nil {
 			return vouched(p)
 		}
