@@ -129,7 +129,8 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	if err := g.loadGeo(o); err != nil {
 		return nil, err
 	}
-	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger, OnBan: g.auditBan, Resolver: o.Resolver}); err != nil {
+	if g.shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: o.Store, Logger: o.Logger,
+		OnBan: g.auditBan, OnWouldBan: g.auditWithheldBan, Resolver: o.Resolver}); err != nil {
 		return nil, fmt.Errorf("loading the shield: %w", err)
 	}
 	g.signin = signin.New(signin.Options{Config: cfg, Store: o.Store, Keys: o.Keys, Audit: o.Audit,

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -8,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
@@ -54,6 +57,10 @@ func TestSharedAddressNeverLocksOutItsUsers(t *testing.T) {
 	}
 	if !strings.Contains(e.Logs.String(), "would ban a shared address") {
 		t.Fatal("the would-be ban of the shared address was not logged")
+	}
+	evs, err := e.Store.Audit(context.Background(), store.AuditQuery{})
+	if err != nil || !hasKind(evs, audit.BanWithheld) {
+		t.Fatalf("the would-be ban of the shared address was not audited: %v", err)
 	}
 	for i := range 50 {
 		guess(stranger, i)

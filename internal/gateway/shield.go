@@ -97,6 +97,13 @@ func (g *Gateway) auditBan(b store.Ban) {
 		Detail: fmt.Sprintf("%s ban (level %d) until %s: %s", b.Source, b.Level, formatUntil(b), b.Reason)})
 }
 
+// auditWithheldBan records the ban a shared address would have earned, so
+// an administrator sees it and can ban it by hand.
+func (g *Gateway) auditWithheldBan(p netip.Prefix, reason string) {
+	g.recordStored(context.Background(), store.AuditEvent{Kind: audit.BanWithheld, IP: p.String(),
+		Detail: "not banned: a shared address where users signed in (" + reason + ")"})
+}
+
 func formatUntil(b store.Ban) string {
 	if b.ExpiresAt.IsZero() {
 		return "lifted"
