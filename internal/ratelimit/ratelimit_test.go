@@ -89,8 +89,10 @@ func TestKeyedForgetsFullBucketsAndCapsKeys(t *testing.T) {
 	// A key whose bucket is still short is kept and still limited.
 	a := "203.0.113.1"
 	c.Add(50 * time.Second)
-	if !k.Allow(a) || !k.Allow(a) {
-		t.Fatal("a refilled bucket refused")
+	for i := range 2 {
+		if !k.Allow(a) {
+			t.Fatalf("a refilled bucket refused event %d", i+1)
+		}
 	}
 	c.Add(10 * time.Second)
 	k.Allow("y") // sweeps; a's bucket is a third full

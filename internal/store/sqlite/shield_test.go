@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -484,18 +486,21 @@ func TestMigrateToShieldSchema(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	out := buf.String()
-	for _, want := range []string{
-		`msg="applying migration" version=4 name=00004_shield.sql`,
-		`msg="database schema ready" version=4 applied=1`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
+	if want := `msg="applying migration" version=4 name=00004_shield.sql`; !strings.Contains(out, want) {
+		t.Errorf("log lacks %q:\n%s", want, out)
+	}
+	// Every migration after the third was applied, and no other.
+	m := regexp.MustCompile(`msg="database schema ready" version=(\d+) applied=(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Errorf("log lacks a schema summary:\n%s", out)
+	} else if version, _ := strconv.Atoi(m[1]); fmt.Sprint(version-3) != m[2] {
+		t.Errorf("upgrade from version 3 to %s applied %s migrations:\n%s", m[1], m[2], out)
 	}
 	got, err := s.Token(ctx, tok.Hash)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tok.Assurance = store.AssuranceTwoFactor // released with a factor: backfilled
 	assertToken(t, got, tok)
 
 	// The feed continues where it was: shield changes follow the old ones.
