@@ -61,3 +61,55 @@ func clockOrNow(now func() time.Time) func() time.Time {
 	}
 	return now
 }
+
+// keySet is the per-key state both limiters hold, with the forgetting and
+// the cap they share: keys with nothing left to remember (idle) are swept
+// at most once every period, and a full set makes room for a new key by a
+// forced sweep (at most once per fullSweepEvery) and then by dropping
+// arbitrary keys.
+type keySet[V any] struct {
+	m      map[string]V
+	max    int
+	every  time.Duration
+	idle   func(v V, now time.Time) bool
+	swept  time.Time // last periodic sweep
+	forced time.Time // last sweep forced by a full set
+}
+
+func newKeySet[V any](max int, every time.Duration, idle func(V, time.Time) bool) keySet[V] {
+	return keySet[V]{m: map[string]V{}, max: max, every: every, idle: idle}
+}
+
+// sweep forgets idle keys, at most once every period.
+func (s *keySet[V]) sweep(now time.Time) {
+	if now.Sub(s.swept) < s.every {
+		return
+	}
+	s.swept = now
+	s.dropIdle(now)
+}
+
+func (s *keySet[V]) dropIdle(now time.Time) {
+	for key, v := range s.m {
+		if s.idle(v, now) {
+			delete(s.m, key)
+		}
+	}
+}
+
+// put stores v under key, making room first when key is new.
+func (s *keySet[V]) put(key string, v V, now time.Time) {
+	if _, ok := s.m[key]; !ok && len(s.m) >= s.max {
+		if now.Sub(s.forced) >= fullSweepEvery {
+			s.forced = now
+			s.dropIdle(now)
+		}
+		for k := range s.m {
+			if len(s.m) < s.max {
+				break
+			}
+			delete(s.m, k)
+		}
+	}
+	s.m[key] = v
+}

@@ -18,10 +18,7 @@ type Window struct {
 	n      int
 	span   time.Duration
 	now    func() time.Time
-	max    int
-	events map[string][]time.Time // per key, oldest first, at most n
-	swept  time.Time              // last periodic sweep
-	forced time.Time              // last sweep forced by a full map
+	events keySet[[]time.Time] // per key, oldest first, at most n
 }
 
 // NewWindow returns a counter of up to n events per key per span. now is
@@ -29,7 +26,12 @@ type Window struct {
 // allowed and nothing is counted: a misconfigured limit fails closed.
 func NewWindow(n int, span time.Duration, now func() time.Time, opts ...Option) *Window {
 	o := apply(opts)
-	return &Window{n: n, span: span, now: clockOrNow(now), max: o.maxKeys, events: map[string][]time.Time{}}
+	w := &Window{n: n, span: span, now: clockOrNow(now)}
+	// A key with no event in the window answers exactly like a new one.
+	w.events = newKeySet(o.maxKeys, span, func(ev []time.Time, now time.Time) bool {
+		return len(ev) == 0 || now.Sub(ev[len(ev)-1]) >= w.span
+	})
+	return w
 }
 
 func (w *Window) broken() bool { return w.n < 1 || w.span <= 0 }
@@ -78,7 +80,7 @@ func (w *Window) Count(key string) int {
 	defer w.mu.Unlock()
 	ev := w.live(key, now)
 	if len(ev) == 0 {
-		delete(w.events, key)
+		delete(w.events.m, key)
 	}
 	return len(ev)
 }
@@ -86,7 +88,7 @@ func (w *Window) Count(key string) int {
 // Reset forgets the events of key.
 func (w *Window) Reset(key string) {
 	w.mu.Lock()
-	delete(w.events, key)
+	delete(w.events.m, key)
 	w.mu.Unlock()
 }
 
@@ -94,13 +96,13 @@ func (w *Window) Reset(key string) {
 func (w *Window) Len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.events)
+	return len(w.events.m)
 }
 
 // live returns the events of key that are still within the window ending
 // at now, dropping the older ones in place.
 func (w *Window) live(key string, now time.Time) []time.Time {
-	ev := w.events[key]
+	ev := w.events.m[key]
 	i := 0
 	for i < len(ev) && now.Sub(ev[i]) >= w.span {
 		i++
@@ -110,50 +112,12 @@ func (w *Window) live(key string, now time.Time) []time.Time {
 	}
 	// Copy down so the backing array does not keep growing at its end.
 	ev = append(ev[:0], ev[i:]...)
-	w.events[key] = ev
+	w.events.m[key] = ev
 	return ev
 }
 
-// put stores the events of key, making room first when key is new.
+// put stores the events of key.
 func (w *Window) put(key string, ev []time.Time, now time.Time) {
-	w.sweep(now)
-	if _, ok := w.events[key]; !ok {
-		w.makeRoom(now)
-	}
-	w.events[key] = ev
-}
-
-// sweep forgets keys whose events have all left the window, at most once a
-// span: a key with no event in the window answers exactly like a new one.
-func (w *Window) sweep(now time.Time) {
-	if now.Sub(w.swept) < w.span {
-		return
-	}
-	w.swept = now
-	w.dropIdle(now)
-}
-
-func (w *Window) dropIdle(now time.Time) {
-	for key, ev := range w.events {
-		if len(ev) == 0 || now.Sub(ev[len(ev)-1]) >= w.span {
-			delete(w.events, key)
-		}
-	}
-}
-
-// makeRoom keeps the map under its cap before a new key is added.
-func (w *Window) makeRoom(now time.Time) {
-	if len(w.events) < w.max {
-		return
-	}
-	if now.Sub(w.forced) >= fullSweepEvery {
-		w.forced = now
-		w.dropIdle(now)
-	}
-	for key := range w.events {
-		if len(w.events) < w.max {
-			return
-		}
-		delete(w.events, key)
-	}
+	w.events.sweep(now)
+	w.events.put(key, ev, now)
 }

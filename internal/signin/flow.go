@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -165,7 +166,7 @@ func (s *Service) complete(ctx context.Context, f *flight) (Outcome, error) {
 	if f.challenge == nil {
 		s.touchAccount(ctx, res.User.ID, res.User.Name, res.User.Policy.IsAdministrator)
 	}
-	f.login.User = firstNonEmpty(res.User.Name, f.login.User)
+	f.login.User = cmp.Or(res.User.Name, f.login.User)
 	if ok, why := s.opt.Admission.UserAllowed(res.User.ID, res.User.Policy.IsAdministrator, f.a.Client.IP); !ok {
 		s.log.Info("sign-in refused outside the user's networks", "user", res.User.Name, "ip", f.a.Client.IP, "why", why)
 		return s.refuse(ctx, f, RefuseNetwork), nil
@@ -276,8 +277,8 @@ func (s *Service) release(ctx context.Context, f *flight, d Decision) (Outcome, 
 func (s *Service) issued(f *flight, source string, d Decision) tokens.Issued {
 	res, c := f.res, f.a.Client
 	is := tokens.Issued{UserID: res.User.ID, UserName: res.User.Name, IsAdmin: res.User.Policy.IsAdministrator,
-		DeviceID: firstNonEmpty(res.SessionInfo.DeviceID, c.DeviceID), Client: firstNonEmpty(res.SessionInfo.Client, c.App),
-		DeviceName: firstNonEmpty(res.SessionInfo.DeviceName, c.DeviceName), IP: c.IP.String(), Source: source,
+		DeviceID: cmp.Or(res.SessionInfo.DeviceID, c.DeviceID), Client: cmp.Or(res.SessionInfo.Client, c.App),
+		DeviceName: cmp.Or(res.SessionInfo.DeviceName, c.DeviceName), IP: c.IP.String(), Source: source,
 		Factor: strings.Join(d.Factors, ","), Assurance: d.Assurance}
 	if ch := f.challenge; ch != nil {
 		is.DeviceID, is.Client, is.DeviceName = ch.DeviceID, ch.Client, ch.DeviceName
@@ -302,7 +303,7 @@ func (s *Service) refuse(ctx context.Context, f *flight, r Refusal) Outcome {
 	if r == RefuseCredentials && f.status == http.StatusForbidden {
 		reason = "forbidden" // disabled, locked out, no remote access: the admin's log says so
 	}
-	user := firstNonEmpty(f.login.User, a.UserName)
+	user := cmp.Or(f.login.User, a.UserName)
 	s.failureLine(Failure{IP: a.Client.IP, User: user, Reason: reason, Client: a.Client.App, Device: a.Client.DeviceName})
 	s.record(ctx, audit.Event{Kind: audit.SignInFailure, UserID: f.res.User.ID, UserName: user, IP: a.Client.IP,
 		Door: string(a.Door), Client: a.Client.App, Device: a.Client.DeviceName, Reason: reason})
@@ -328,11 +329,4 @@ func (s *Service) logoutWithheld(ctx context.Context, f *flight) {
 	if f.res.AccessToken != "" && s.opt.Tokens != nil {
 		go s.opt.Tokens.Logout(context.WithoutCancel(ctx), f.res.AccessToken)
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

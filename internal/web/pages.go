@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -51,7 +52,6 @@ type loginPage struct {
 	UserName string
 	Error    string
 	Remember bool
-	FocusOn  string // "code" after a missing code
 	Web      string
 }
 
@@ -253,7 +253,7 @@ func (h *handler) handoff(w http.ResponseWriter, r *http.Request, out Outcome, c
 		ServerID: rel.ServerID,
 		UserID:   rel.User.ID,
 		Token:    rel.AccessToken,
-		DeviceID: firstNonEmpty(rel.SessionInfo.DeviceID, c.DeviceID),
+		DeviceID: cmp.Or(rel.SessionInfo.DeviceID, c.DeviceID),
 		Address:  scheme + "://" + r.Host + h.base,
 		Target:   h.webURL(),
 	})
@@ -314,11 +314,4 @@ func expiresIn(t, now time.Time) string {
 		return "in 1 minute"
 	}
 	return fmt.Sprintf("in %d minutes", m)
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
