@@ -30,18 +30,14 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jellyguard/jellyguard/internal/audit"
+	"github.com/jellyguard/jellyguard/internal/app"
 	"github.com/jellyguard/jellyguard/internal/config"
-	"github.com/jellyguard/jellyguard/internal/gateway"
-	"github.com/jellyguard/jellyguard/internal/secret"
-	"github.com/jellyguard/jellyguard/internal/store/sqlite"
 )
 
 // nsPerOp remembers each benchmark's speed so that later ones can report
@@ -100,23 +96,12 @@ func benchGateway(b *testing.B, upstream string, transport http.RoundTripper) (h
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	keys, err := secret.LoadOrCreate(dir)
+	parts, err := app.Open(ctx, app.Options{Config: &cfg, Logger: log, LogWriter: io.Discard, Serve: true, Transport: transport})
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "jellyguard.db"), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	gw, err := gateway.New(ctx, gateway.Options{
-		Config: &cfg, Store: st, Keys: keys, Audit: audit.New(st, keys, log),
-		Logger: log, LogWriter: io.Discard, Transport: transport,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := gw.Handler()
+	b.Cleanup(func() { _ = parts.Close() })
+	h := parts.Gateway.Handler()
 
 	req := httptest.NewRequest(http.MethodPost, "/Users/AuthenticateByName", strings.NewReader(`{"Username":"bench","Pw":"bench"}`))
 	req.Header.Set("Content-Type", "application/json")

@@ -31,8 +31,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
-
-	"github.com/jellyguard/jellyguard/internal/testutil"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 const (
@@ -942,7 +941,7 @@ prometheus:
 
 	lapi := exec.Command(cs.bin, "-c", cs.config, "-no-cs")
 	lapi.Dir = cs.dir
-	out := &testutil.Buffer{}
+	out := &testkit.Buffer{}
 	lapi.Stdout, lapi.Stderr = out, out
 	if err := lapi.Start(); err != nil {
 		t.Fatalf("starting the CrowdSec Local API: %v", err)

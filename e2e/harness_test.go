@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jellyguard/jellyguard/internal/testutil"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // Time limits. Every subprocess and every wait in the suite is bounded by one
@@ -173,9 +173,9 @@ func nodeMissing(dir string) string {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	lines  chan string      // stdout, line by line; closed at EOF
-	stdout *testutil.Buffer // everything read from stdout
-	stderr *testutil.Buffer
+	lines  chan string     // stdout, line by line; closed at EOF
+	stdout *testkit.Buffer // everything read from stdout
+	stderr *testkit.Buffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // cmd.Wait's result, valid after done
 
@@ -191,8 +191,8 @@ func startProc(t *testing.T, name, dir string, env []string, args ...string) *pr
 		name:   name,
 		cmd:    exec.Command(binPath, args...),
 		lines:  make(chan string, 1024),
-		stdout: &testutil.Buffer{},
-		stderr: &testutil.Buffer{},
+		stdout: &testkit.Buffer{},
+		stderr: &testkit.Buffer{},
 		done:   make(chan struct{}),
 	}
 	p.cmd.Dir = dir

@@ -121,7 +121,7 @@ func (a *app) banRemoveCommand() *cobra.Command {
 				if err := s.Lift(ctx, p); err != nil {
 					return err
 				}
-				_, _ = e.audit.Record(ctx, store.AuditEvent{Kind: "ban.lifted", IP: p.String(), Detail: "lifted by " + byCLI})
+				e.parts.RecordLift(ctx, p, byCLI)
 				return printf(a.stdout, "Lifted the ban of %s.\n", p)
 			})
 		},
@@ -135,13 +135,5 @@ func (a *app) withShield(ctx context.Context, fn func(context.Context, *shield.S
 		return err
 	}
 	defer closeInto(&err, e)
-	onBan := func(b store.Ban) {
-		_, _ = e.audit.Record(ctx, store.AuditEvent{Kind: "ban.added", IP: b.Prefix,
-			Detail: fmt.Sprintf("manual ban by %s%s: %s", b.By, untilText(b), b.Reason)})
-	}
-	s, err := shield.New(ctx, shield.Options{Config: e.cfg, Store: e.store, Logger: e.log, OnBan: onBan})
-	if err != nil {
-		return err
-	}
-	return fn(ctx, s, e)
+	return fn(ctx, e.parts.Shield, e)
 }

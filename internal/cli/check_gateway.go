@@ -27,7 +27,7 @@ func (a *app) checkGateway(ctx context.Context, r *report, cfg *config.Config) {
 		r.warn("the gateway has not run with data directory %s yet: its detectors cannot be checked", cfg.Data)
 		return
 	}
-	e, err := a.openEnv(ctx, cfg, true)
+	e, err := a.openEnv(ctx, cfg, true, false)
 	if err != nil {
 		r.fail("cannot open the data directory: %v", err)
 		return

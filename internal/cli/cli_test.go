@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -37,25 +36,6 @@ func runCLIEnv(t *testing.T, env map[string]string, args ...string) result {
 
 func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
-}
-
-// syncBuffer is a bytes.Buffer safe for a command writing from one
-// goroutine while the test reads from another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestHelpListsEveryCommand(t *testing.T) {

@@ -158,13 +158,12 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 // serveDemo opens the data directory, starts the gateway, prints the
 // banner (or the JSON line) once it is ready, and serves until ctx ends.
 func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener, d demoInfo, asJSON bool) (err error) {
-	e, err := a.openEnv(ctx, cfg, false)
+	e, err := a.openEnv(ctx, cfg, false, true)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, e)
-	gw, err := startGateway(ctx, e)
-	if err != nil {
+	if err := auditConfig(ctx, e); err != nil {
 		return err
 	}
 	if asJSON {
@@ -175,7 +174,7 @@ func (a *app) serveDemo(ctx context.Context, cfg *config.Config, ln net.Listener
 	if err != nil {
 		return err
 	}
-	return serveGateway(ctx, e, gw, ln)
+	return serveGateway(ctx, e, ln)
 }
 
 // serveEmulator serves the emulator on ln in the background and returns

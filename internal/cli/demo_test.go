@@ -9,13 +9,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // demoRun is a `jellyguard demo --json` running in the background.
 type demoRun struct {
 	info     demoInfo
-	stdout   *syncBuffer
-	stderr   *syncBuffer
+	stdout   *testkit.Buffer
+	stderr   *testkit.Buffer
 	cancel   context.CancelFunc
 	finished chan struct{}
 	code     int
@@ -26,7 +28,7 @@ type demoRun struct {
 func startDemo(t *testing.T, extra ...string) *demoRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, finished: make(chan struct{})}
+	d := &demoRun{stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, cancel: cancel, finished: make(chan struct{})}
 	args := append([]string{"demo", "--json", "--listen", "127.0.0.1:0", "--jellyfin-listen", "127.0.0.1:0"}, extra...)
 	go func() {
 		defer close(d.finished)

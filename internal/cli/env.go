@@ -8,46 +8,45 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	parts "github.com/jellyguard/jellyguard/internal/app"
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
-	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
-	"github.com/jellyguard/jellyguard/internal/store/sqlite"
 )
 
 // dbFileName is the SQLite database inside the data directory.
-const dbFileName = "jellyguard.db"
+const dbFileName = parts.DBFileName
 
 // jellyfinTimeout bounds each call the CLI makes to Jellyfin, so a server
 // that accepts connections but never answers cannot hang a command.
 const jellyfinTimeout = 15 * time.Second
 
-// env is what the commands that touch state share: the logger, and the data
-// key, store and audit log of the configured data directory. serve, demo and
-// the admin commands open the same things the same way, so the CLI always
-// sees exactly what the running gateway sees.
+// env is what the commands that touch state share: the logger, and the
+// parts built over the configured data directory. serve, demo and the admin
+// commands build them with one constructor (package app), so the CLI acts
+// through exactly the objects, rules and audit words of the running
+// gateway.
 type env struct {
 	cfg   *config.Config
 	log   *slog.Logger
 	logw  io.Writer // where log writes; the gateway writes its failure lines here too
-	keys  *secret.Keys
+	parts *parts.App
 	store store.Store
 	audit *audit.Log
 
 	closers []func() error
 }
 
-// openEnv builds the logger from cfg.Log and opens the data directory:
-// the key file (created on first start), the database and the audit log.
-// quiet is for one-shot commands, which report on stdout: their routine
-// info lines (the database schema is ready…) would only bury the answer,
-// so they log warnings and errors unless the level is debug.
-func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet bool) (_ *env, err error) {
+// openEnv builds the logger from cfg.Log and the parts over the data
+// directory (the key file is created on first start); serve adds what
+// serving needs. quiet is for one-shot commands, which report on stdout:
+// their routine info lines (the database schema is ready…) would only bury
+// the answer, so they log warnings and errors unless the level is debug.
+func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet, serve bool) (_ *env, err error) {
 	e := &env{cfg: cfg}
 	defer func() {
 		if err != nil {
@@ -57,16 +56,11 @@ func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet bool) (_ *e
 	if err := e.openLog(a.stderr, quiet); err != nil {
 		return nil, err
 	}
-	if e.keys, err = secret.LoadOrCreate(cfg.Data); err != nil {
-		return nil, fmt.Errorf("opening data directory: %w", err)
+	if e.parts, err = parts.Open(ctx, parts.Options{Config: cfg, Logger: e.log, LogWriter: e.logw, Serve: serve}); err != nil {
+		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, dbFileName), e.log)
-	if err != nil {
-		return nil, fmt.Errorf("opening data directory: %w", err)
-	}
-	e.store = st
-	e.closers = append(e.closers, st.Close)
-	e.audit = audit.New(st, e.keys, e.log)
+	e.closers = append(e.closers, e.parts.Close)
+	e.store, e.audit = e.parts.Store, e.parts.Audit
 	return e, nil
 }
 

@@ -45,20 +45,19 @@ func (a *app) serve(ctx context.Context) (err error) {
 	if cfg.UpstreamURL == nil {
 		return errNoUpstream
 	}
-	e, err := a.openEnv(ctx, cfg, false)
+	e, err := a.openEnv(ctx, cfg, false, true)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, e)
-	gw, err := startGateway(ctx, e)
-	if err != nil {
+	if err := auditConfig(ctx, e); err != nil {
 		return err
 	}
 	ln, err := listen(ctx, cfg.Listen)
 	if err != nil {
 		return err
 	}
-	return serveGateway(ctx, e, gw, ln)
+	return serveGateway(ctx, e, ln)
 }
 
 // listen opens the TCP listener for addr.
@@ -71,31 +70,24 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// startGateway builds the gateway over the opened data directory; it loads
-// the token table.
-func startGateway(ctx context.Context, e *env) (*gateway.Gateway, error) {
-	gw, err := gateway.New(ctx, gateway.Options{
-		Config: e.cfg, Store: e.store, Keys: e.keys, Audit: e.audit,
-		Logger: e.log, LogWriter: e.logw,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("starting the gateway: %w", err)
-	}
+// auditConfig records what changed in the configuration since the last
+// start.
+func auditConfig(ctx context.Context, e *env) error {
 	changed, err := e.audit.RecordConfig(ctx, e.cfg.Flatten(e.audit.SecretDigest), config.IsSecret)
 	if err != nil {
-		return nil, fmt.Errorf("auditing the configuration: %w", err)
+		return fmt.Errorf("auditing the configuration: %w", err)
 	}
 	if len(changed) > 0 {
 		e.log.Info("configuration changed since the last start", "keys", changed)
 	}
-	return gw, nil
+	return nil
 }
 
-// serveGateway serves gw on ln until ctx ends. Serve closes ln.
-func serveGateway(ctx context.Context, e *env, gw *gateway.Gateway, ln net.Listener) error {
+// serveGateway serves the gateway on ln until ctx ends. Serve closes ln.
+func serveGateway(ctx context.Context, e *env, ln net.Listener) error {
 	e.log.Info("jellyguard listening", "addr", ln.Addr().String(),
 		"upstream", e.cfg.UpstreamURL.Redacted(), "data", e.cfg.Data, "version", gateway.Version)
-	if err := gw.Serve(ctx, ln); err != nil {
+	if err := e.parts.Serve(ctx, ln); err != nil {
 		return err
 	}
 	e.log.Info("jellyguard stopped")

@@ -88,7 +88,7 @@ func (a *app) openData(ctx context.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.openEnv(ctx, cfg, true)
+	return a.openEnv(ctx, cfg, true, false)
 }
 
 func writeTokenTable(w io.Writer, list []store.Token, o tokenListOptions) error {

@@ -96,19 +96,9 @@ func revokeTargets(all []store.Token, hashes []string, user string) ([]store.Tok
 	return active, nil
 }
 
-// tokenTable builds the token table over the store. With an upstream
+// tokenTable is the token table of the opened parts. With an upstream
 // configured it can log revoked tokens out of Jellyfin itself.
-func (e *env) tokenTable(ctx context.Context) (*tokens.Table, error) {
-	opts := tokens.Options{Store: e.store, Keys: e.keys, Audit: e.audit, OwnKey: e.cfg.APIKey, Logger: e.log}
-	if jf := jellyfinClient(e.cfg); jf != nil {
-		opts.Resolver = jf // assigned only when set: a nil *Client in the interface is not a nil Resolver
-	}
-	table, err := tokens.New(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("loading the token table: %w", err)
-	}
-	return table, nil
-}
+func (e *env) tokenTable(context.Context) (*tokens.Table, error) { return e.parts.Tokens, nil }
 
 // revokeOne revokes st and says what happened, including whether Jellyfin
 // confirmed the logout.

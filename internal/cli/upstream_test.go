@@ -12,6 +12,7 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // signIn signs in directly at the emulator and returns the token and the
@@ -106,7 +107,7 @@ func TestAuditTailFollow(t *testing.T) {
 	h := seedToken(t, dir, randomToken(t), issued("alice", aliceID, "Jellyfin Web"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--data", dir, "audit", "tail", "--follow", "--json"}, stdout, stderr, mapEnv(nil))

@@ -92,16 +92,11 @@ func (a *app) withSignin(ctx context.Context, name string, fn func(context.Conte
 		return err
 	}
 	defer closeInto(&err, e)
-	table, err := e.tokenTable(ctx)
-	if err != nil {
-		return err
-	}
 	acct, err := a.findAccount(ctx, e, name)
 	if err != nil {
 		return err
 	}
-	svc := signin.New(signin.Options{Config: e.cfg, Store: e.store, Keys: e.keys, Audit: e.audit, Tokens: table, Logger: e.log})
-	return fn(ctx, svc, acct)
+	return fn(ctx, e.parts.Signin, acct)
 }
 
 var errNoSuchUser = errors.New("no such user")

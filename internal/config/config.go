@@ -47,12 +47,14 @@ type Config struct {
 	// Derived by Validate; not part of the file.
 	UpstreamURL     *url.URL       `yaml:"-"`
 	TrustedPrefixes []netip.Prefix `yaml:"-"`
-	// LANPrefixes are two_factor.lan_bypass, parsed.
-	LANPrefixes []netip.Prefix `yaml:"-"`
-	// ExemptPrefixes are shield.exempt, parsed.
-	ExemptPrefixes []netip.Prefix `yaml:"-"`
-	// LANNetworks are shield.lan, parsed.
-	LANNetworks []netip.Prefix `yaml:"-"`
+	// LAN is shield.lan, parsed: the one notion of "LAN" (never inferred
+	// through an untrusted hop).
+	LAN Networks `yaml:"-"`
+	// BypassNetworks are two_factor.lan_bypass, parsed, with the word "lan"
+	// standing for LAN: sign-ins from them skip the second factor.
+	BypassNetworks Networks `yaml:"-"`
+	// Exempt are shield.exempt, parsed.
+	Exempt Networks `yaml:"-"`
 	// BlockPrefixes are shield.block, parsed.
 	BlockPrefixes []netip.Prefix `yaml:"-"`
 
@@ -110,7 +112,8 @@ type TwoFactorConfig struct {
 	// Default 168h (a week).
 	GracePeriod time.Duration `yaml:"grace_period"`
 	// LANBypass lists networks (CIDRs) whose sign-ins skip the second
-	// factor. Empty by default. Never inferred through an untrusted proxy.
+	// factor; the word "lan" stands for shield.lan. Empty by default. Never
+	// inferred through an untrusted proxy.
 	LANBypass []string `yaml:"lan_bypass"`
 	// ChallengeTTL is how long a withheld sign-in waits for its code before
 	// its Jellyfin session is logged out. Default 5m.

@@ -64,7 +64,8 @@ two_factor:
   require: "none"
   # How long a user who must enroll may still sign in (and is sent to Setup).
   grace_period: 168h
-  # Networks whose sign-ins skip the second factor (CIDRs); empty: none.
+  # Networks whose sign-ins skip the second factor (CIDRs, or "lan" for
+  # shield.lan); empty: none.
   lan_bypass: []
   # How long a withheld sign-in waits for its code.
   challenge_ttl: 5m

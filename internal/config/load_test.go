@@ -170,7 +170,7 @@ func TestLoadFull(t *testing.T) {
 		Log:             LogConfig{Level: "debug", Format: "json", File: "/var/log/jellyguard.log"},
 		UpstreamURL:     c.UpstreamURL,
 		TrustedPrefixes: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12")},
-		LANPrefixes:     []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")},
+		BypassNetworks:  Networks{netip.MustParsePrefix("192.168.1.0/24")},
 	}
 	if got := plain(*c); !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)

@@ -30,7 +30,7 @@ func TestTwoFactorValidation(t *testing.T) {
 	cfg := Default()
 	cfg.TwoFactor.Require = "ALL"
 	cfg.TwoFactor.LANBypass = []string{"192.168.0.0/16", "::ffff:10.1.2.3"}
-	if err := cfg.Validate(); err != nil || cfg.TwoFactor.Require != "all" || len(cfg.LANPrefixes) != 2 || !cfg.LANPrefixes[1].Addr().Is4() {
-		t.Fatalf("valid: %v %+v %v", err, cfg.TwoFactor, cfg.LANPrefixes)
+	if err := cfg.Validate(); err != nil || cfg.TwoFactor.Require != "all" || len(cfg.BypassNetworks) != 2 || !cfg.BypassNetworks[1].Addr().Is4() {
+		t.Fatalf("valid: %v %+v %v", err, cfg.TwoFactor, cfg.BypassNetworks)
 	}
 }

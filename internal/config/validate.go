@@ -191,7 +191,13 @@ func (v *validator) checkTwoFactor() {
 	if t.TrustDays < 1 || t.TrustDays > 90 {
 		v.failf("two_factor.trust_days", "must be 1 to 90 (got %d)", t.TrustDays)
 	}
-	v.c.LANPrefixes = v.networks("two_factor.lan_bypass", t.LANBypass)
+	var cidrs []string
+	for _, e := range t.LANBypass {
+		if !strings.EqualFold(strings.TrimSpace(e), lanWord) {
+			cidrs = append(cidrs, e)
+		}
+	}
+	v.c.BypassNetworks = v.networks("two_factor.lan_bypass", cidrs)
 }
 
 func (v *validator) checkShield() {
@@ -218,8 +224,11 @@ func (v *validator) checkShield() {
 	if s.SessionLifetime < 0 {
 		v.failf("shield.session_lifetime", "must not be negative (got %s)", s.SessionLifetime)
 	}
-	v.c.ExemptPrefixes = v.networks("shield.exempt", s.Exempt)
-	v.c.LANNetworks = v.networks("shield.lan", s.LAN)
+	v.c.Exempt = v.networks("shield.exempt", s.Exempt)
+	v.c.LAN = v.networks("shield.lan", s.LAN)
+	if slices.ContainsFunc(v.c.TwoFactor.LANBypass, func(e string) bool { return strings.EqualFold(strings.TrimSpace(e), lanWord) }) {
+		v.c.BypassNetworks = appendNew(v.c.BypassNetworks, v.c.LAN...)
+	}
 	v.c.BlockPrefixes = v.networks("shield.block", s.Block)
 	v.positiveDuration("shield.block_refresh", s.BlockRefresh)
 	v.positiveDuration("shield.resolve_every", s.ResolveEvery)

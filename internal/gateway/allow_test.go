@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
@@ -41,7 +42,7 @@ func TestAllowOnlyFollowsADynamicDNSName(t *testing.T) {
 		}
 	}
 	r.set("home.dyndns.example", "198.51.100.2")
-	if !testutil.Eventually(3*time.Second, func() bool { s, _ := getFrom(t, e, "198.51.100.2", "/System/Info/Public", ""); return s == 200 }) {
+	if !testkit.Eventually(3*time.Second, func() bool { s, _ := getFrom(t, e, "198.51.100.2", "/System/Info/Public", ""); return s == 200 }) {
 		t.Fatal("the allowlist did not follow the name to its new address")
 	}
 	r.set("home.dyndns.example", "") // DNS fails: the last address stays allowed
@@ -79,7 +80,7 @@ func TestPerUserNetworksApplyAtOnce(t *testing.T) {
 	e := testutil.Start(t, testutil.Options{Configure: func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} }})
 	tok := loginVia(t, e, "198.51.100.5", "bob")
 	bob, _ := e.Fake.User("bob")
-	if err := e.Gateway.Shield().SetUserNetworks(context.Background(), bob.ID, "bob", []string{"198.51.100.0/24"}); err != nil {
+	if err := e.App.Shield.SetUserNetworks(context.Background(), bob.ID, "bob", []string{"198.51.100.0/24"}); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := getFrom(t, e, "203.0.113.77", "/System/Info", tok); s != 403 {

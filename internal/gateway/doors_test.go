@@ -155,7 +155,7 @@ func policies() []policy {
 	return []policy{
 		{name: "nothing in the way", subject: "alice", ip: doorAway, released: true},
 		{name: "banned address", subject: "alice", ip: doorAway, apply: func(t *testing.T, e *testutil.Env, _ string) {
-			if _, err := e.Gateway.Shield().Ban(context.Background(), netip.MustParsePrefix(doorAway+"/32"), "test", "test", time.Hour); err != nil {
+			if _, err := e.App.Shield.Ban(context.Background(), netip.MustParsePrefix(doorAway+"/32"), "test", "test", time.Hour); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -165,7 +165,7 @@ func policies() []policy {
 			config: func(c *config.Config) { c.Shield.AdminNetworks = []string{"192.0.2.0/24", "127.0.0.1"} }},
 		{name: "the user's networks", subject: "alice", ip: doorAway, reason: "network", apply: func(t *testing.T, e *testutil.Env, subject string) {
 			u, _ := e.Fake.User(subject)
-			if err := e.Gateway.Shield().SetUserNetworks(context.Background(), u.ID, subject, []string{"192.0.2.0/24"}); err != nil {
+			if err := e.App.Shield.SetUserNetworks(context.Background(), u.ID, subject, []string{"192.0.2.0/24"}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -232,7 +232,7 @@ func TestEveryDoorGivesTheSameOutcome(t *testing.T) {
 						t.Fatalf("sign-in audit events %q, want %q", got, want)
 					}
 					if p.name == "shared known address" {
-						if _, banned := e.Gateway.Shield().Banned(netip.MustParseAddr(p.ip)); banned {
+						if _, banned := e.App.Shield.Banned(netip.MustParseAddr(p.ip)); banned {
 							t.Fatal("a shared address was banned")
 						}
 					}

@@ -63,14 +63,7 @@ func (r *recentSessions) active(a netip.Addr, now time.Time, window time.Duratio
 }
 
 // onLAN reports whether the client is in shield.lan.
-func (g *Gateway) onLAN(a netip.Addr) bool {
-	for _, p := range g.cfg.LANNetworks {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (g *Gateway) onLAN(a netip.Addr) bool { return g.gate.OnLAN(a) }
 
 // signedIn reports whether the request carries a session or key the
 // gateway accepts (not merely a token Jellyfin will reject).

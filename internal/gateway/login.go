@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jellyguard/jellyguard/internal/device"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
@@ -96,6 +97,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request, sc *scope) 
 	}
 	switch out.Action {
 	case signin.Release:
+		g.recent.touch(sc.client, time.Now()) // media right after sign-in may come without the token
 		fw.answer.writeTo(w)
 	case signin.Challenge:
 		w.Header().Set(challengeHeader, out.ChallengePath)

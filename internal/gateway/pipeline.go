@@ -23,6 +23,7 @@ type scope struct {
 	// when the request carries none.
 	identity tokens.Verdict
 	hasToken bool
+	deviceID string // the Jellyfin device id the request names (gateway pages)
 }
 
 type scopeKey struct{}
@@ -127,6 +128,7 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope,
 	if rawQuery != "" {
 		sc.rawQuery = jellyfin.StripOtherCarriers(r.Header, rawQuery, g.dialect)
 	}
+	sc.deviceID = info.DeviceID
 	return true
 }
 

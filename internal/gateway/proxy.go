@@ -18,11 +18,11 @@ import (
 // throughput stops improving on these machines (performance.md).
 const copyBufferSize = 64 << 10
 
-// newUpstreamTransport is tuned for one upstream under many clients: enough
+// NewUpstreamTransport is tuned for one upstream under many clients: enough
 // idle connections that each request does not pay a new TCP handshake, large
 // buffers, and no transparent compression (the proxy must pass bodies
 // through byte for byte).
-func newUpstreamTransport() *http.Transport {
+func NewUpstreamTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -135,7 +135,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	case sc.route.Class == jellyfin.ClassQuickConnect && ok && strings.HasSuffix(sc.route.Path, "/quickconnect/initiate"):
 		return g.noteQuickConnect(resp)
 	case sc.route.Class == jellyfin.ClassQuickConnectAuthorize && ok && sc.hasToken:
-		g.signin.NoteQuickConnectAuthorized(queryValue(resp.Request.URL.RawQuery, "code"), sc.identity)
+		g.signin.NoteQuickConnectAuthorized(resp.Request.Context(), queryValue(resp.Request.URL.RawQuery, "code"), sc.identity, sc.client)
 	}
 	if g.guarded(sc.route.Class) {
 		return g.guardResponse(resp, sc)

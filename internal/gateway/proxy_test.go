@@ -111,7 +111,7 @@ func TestWebSocketRoundTripsAndDiesWithItsToken(t *testing.T) {
 	if msg := readMessage(ctx, t, conn); msg["MessageType"] != "KeepAlive" {
 		t.Fatalf("answer %v", msg)
 	}
-	if _, err := e.Gateway.Tokens().Revoke(ctx, tokens.HashOf(tok), "test"); err != nil {
+	if _, err := e.App.Tokens.Revoke(ctx, tokens.HashOf(tok), "test"); err != nil {
 		t.Fatal(err)
 	}
 	readCtx, readCancel := context.WithTimeout(ctx, 5*time.Second)
@@ -148,7 +148,7 @@ func TestRevocationCutsAnOpenStream(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Gateway.Tokens().Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
+	if _, err := e.App.Tokens.Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -52,7 +52,7 @@ func TestSharedAddressNeverLocksOutItsUsers(t *testing.T) {
 			}
 		}
 	}
-	if _, banned := e.Gateway.Shield().Banned(netip.MustParseAddr(home)); banned {
+	if _, banned := e.App.Shield.Banned(netip.MustParseAddr(home)); banned {
 		t.Fatal("the shared address was banned")
 	}
 	if !strings.Contains(e.Logs.String(), "would ban a shared address") {
@@ -65,7 +65,7 @@ func TestSharedAddressNeverLocksOutItsUsers(t *testing.T) {
 	for i := range 50 {
 		guess(stranger, i)
 	}
-	if _, banned := e.Gateway.Shield().Banned(netip.MustParseAddr(stranger)); !banned {
+	if _, banned := e.App.Shield.Banned(netip.MustParseAddr(stranger)); !banned {
 		t.Fatal("the stranger's address was not banned")
 	}
 }

@@ -1,15 +1,9 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-
-	"github.com/jellyguard/jellyguard/internal/audit"
-	"github.com/jellyguard/jellyguard/internal/shield"
-	"github.com/jellyguard/jellyguard/internal/store"
 )
 
 // banListener drops connections from banned addresses at accept, before any
@@ -35,34 +29,17 @@ func (l *banListener) Accept() (net.Conn, error) {
 		if l.g.trusted.contains(peer) {
 			return c, nil
 		}
-		if !l.g.refused(peer) {
+		if !l.g.gate.BannedOrListed(peer) {
 			return c, nil
 		}
 		_ = c.Close()
 	}
 }
 
-// refused reports whether a is banned or on a block list (exempt networks
-// never are).
-func (g *Gateway) refused(a netip.Addr) bool {
-	_, banned := g.shield.Banned(a)
-	if !banned {
-		_, banned = g.blocks.Lookup(a)
-	}
-	return banned && !g.shield.Exempt(a)
-}
-
-// addressRefused reports whether a may not reach Jellyfin at all: banned,
-// block-listed, outside allow_only, or in a refused country.
-func (g *Gateway) addressRefused(a netip.Addr) bool {
-	return g.refused(a) || !g.shield.Reachable(a) ||
-		(g.geo.countryRefused(a, shield.Key(a)) && !g.shield.Exempt(a) && !g.onLAN(a))
-}
-
 // refuseBanned answers a banned, blocked or (with allow_only) unlisted
 // client with a fast 403 that never reaches Jellyfin.
 func (g *Gateway) refuseBanned(w http.ResponseWriter, sc *scope) bool {
-	if !g.addressRefused(sc.client) {
+	if !g.gate.Refused(sc.client) {
 		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
@@ -83,30 +60,11 @@ func (g *Gateway) refuseUserNetwork(w http.ResponseWriter, sc *scope) bool {
 	if !sc.hasToken || sc.identity.UserID == "" {
 		return false
 	}
-	ok, why := g.shield.UserAllowed(sc.identity.UserID, sc.identity.IsAdmin, sc.client)
+	ok, why := g.gate.UserAllowed(sc.identity.UserID, sc.identity.IsAdmin, sc.client)
 	if ok {
 		return false
 	}
 	g.log.Info("refused a session outside its networks", "user", sc.identity.UserName, "ip", sc.client, "why", why)
 	w.WriteHeader(http.StatusForbidden)
 	return true
-}
-
-func (g *Gateway) auditBan(b store.Ban) {
-	g.recordStored(context.Background(), store.AuditEvent{Kind: audit.BanAdded, IP: b.Prefix,
-		Detail: fmt.Sprintf("%s ban (level %d) until %s: %s", b.Source, b.Level, formatUntil(b), b.Reason)})
-}
-
-// auditWithheldBan records the ban a shared address would have earned, so
-// an administrator sees it and can ban it by hand.
-func (g *Gateway) auditWithheldBan(p netip.Prefix, reason string) {
-	g.recordStored(context.Background(), store.AuditEvent{Kind: audit.BanWithheld, IP: p.String(),
-		Detail: "not banned: a shared address where users signed in (" + reason + ")"})
-}
-
-func formatUntil(b store.Ban) string {
-	if b.ExpiresAt.IsZero() {
-		return "lifted"
-	}
-	return b.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/gateway"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/shield"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
@@ -106,7 +107,7 @@ func TestFloodAgainstAUserBansAttackersAndNeverLocksTheOwnerOut(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, ip := range attackers {
-		b, banned := e.Gateway.Shield().Banned(netip.MustParseAddr(ip))
+		b, banned := e.App.Shield.Banned(netip.MustParseAddr(ip))
 		if !banned {
 			t.Fatalf("%s was not banned", ip)
 		}
@@ -117,7 +118,7 @@ func TestFloodAgainstAUserBansAttackersAndNeverLocksTheOwnerOut(t *testing.T) {
 			t.Fatalf("banned %s even with the right password: %d", ip, s)
 		}
 	}
-	if _, banned := e.Gateway.Shield().Banned(netip.MustParseAddr(home)); banned {
+	if _, banned := e.App.Shield.Banned(netip.MustParseAddr(home)); banned {
 		t.Fatal("alice's address was banned")
 	}
 	bans, err := e.Store.Bans(ctx, time.Now(), false)
@@ -164,7 +165,7 @@ func TestBanSurvivesARestartAndLiftTakesEffectAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	banned := func() bool { return loginFrom(t, e, "203.0.113.99", "bob", e.Passwords["bob"], "d") == 403 }
-	if !testutil.Eventually(3*time.Second, banned) {
+	if !testkit.Eventually(3*time.Second, banned) {
 		t.Fatal("a ban set by another process did not reach the running gateway")
 	}
 	// A new shield over the same database — a restart — knows the ban.
@@ -178,7 +179,7 @@ func TestBanSurvivesARestartAndLiftTakesEffectAtOnce(t *testing.T) {
 	if err := cli.Lift(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if !testutil.Eventually(3*time.Second, func() bool { return !banned() }) {
+	if !testkit.Eventually(3*time.Second, func() bool { return !banned() }) {
 		t.Fatal("lifting the ban did not reach the running gateway")
 	}
 	if _, err := cli.Ban(ctx, shield.Key(netip.MustParseAddr("127.0.0.1")), "x", "y", 0); err == nil {
@@ -191,7 +192,7 @@ func TestBanSurvivesARestartAndLiftTakesEffectAtOnce(t *testing.T) {
 func TestBannedClientsAreDroppedAtAccept(t *testing.T) {
 	e := testutil.Start(t, testutil.Options{})
 	ctx := context.Background()
-	if _, err := e.Gateway.Shield().Ban(ctx, shield.Key(netip.MustParseAddr("127.0.0.1")), "test", "test", 0); err != nil {
+	if _, err := e.App.Shield.Ban(ctx, shield.Key(netip.MustParseAddr("127.0.0.1")), "test", "test", 0); err != nil {
 		t.Fatal(err)
 	}
 	req := e.RawRequest("GET", "/System/Info/Public", nil)
@@ -205,7 +206,7 @@ func TestBannedClientsAreDroppedAtAccept(t *testing.T) {
 func TestRunningGatewayReportsItsStatus(t *testing.T) {
 	e := testutil.Start(t, testutil.Options{})
 	var raw string
-	if !testutil.Eventually(3*time.Second, func() bool {
+	if !testkit.Eventually(3*time.Second, func() bool {
 		var err error
 		raw, err = e.Store.Setting(context.Background(), gateway.StatusKey)
 		return err == nil

@@ -83,10 +83,13 @@ func (t *trafficSampler) status() TrafficStatus {
 
 // status collects the gateway's state.
 func (g *Gateway) status() Status {
-	s := Status{At: time.Now().UTC(), Version: Version, Shield: g.shield.Status(), BlockLists: g.blocks.Status(),
-		Names: g.shield.AllowStatus(), Traffic: g.traffic.status()}
-	if g.geo != nil {
-		st := g.geo.db.Status()
+	s := Status{At: time.Now().UTC(), Version: Version, Shield: g.gate.Status(),
+		Names: g.gate.AllowStatus(), Traffic: g.traffic.status()}
+	if g.gate.Blocks != nil {
+		s.BlockLists = g.gate.Blocks.Status()
+	}
+	if g.gate.Geo != nil {
+		st := g.gate.Geo.DB.Status()
 		s.GeoIP = &st
 	}
 	return s

@@ -18,7 +18,7 @@ import (
 func revokedToken(t *testing.T, e *testutil.Env) string {
 	t.Helper()
 	tok := e.MustLogin("bob", "bob-laptop")
-	if _, err := e.Gateway.Tokens().Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
+	if _, err := e.App.Tokens.Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
 		t.Fatal(err)
 	}
 	return tok
@@ -30,7 +30,7 @@ func TestRevokedTokenIsRefusedAndLoggedOutInJellyfin(t *testing.T) {
 	if status, _ := e.Get("/Users/Me", tok); status != 200 {
 		t.Fatalf("before revocation: %d", status)
 	}
-	if _, err := e.Gateway.Tokens().Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
+	if _, err := e.App.Tokens.Revoke(context.Background(), tokens.HashOf(tok), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := e.Get("/Users/Me", tok); status != 401 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
@@ -140,7 +141,7 @@ func mustFail(t *testing.T, e *testutil.Env, token string) {
 // has no session left for its device.
 func mustBeLoggedOut(t *testing.T, e *testutil.Env, token, deviceID string, limit time.Duration) {
 	t.Helper()
-	ok := testutil.Eventually(limit, func() bool {
+	ok := testkit.Eventually(limit, func() bool {
 		if e.Fake.TokenValid(token) {
 			return false
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
@@ -188,7 +189,7 @@ func TestTwoFactorTokensNotReleasedByTheGatewayAreRefusedOnceEnrolled(t *testing
 
 	setup, _, _ := enrollAlice(t, e)
 	refused := func(tok string) bool { status, _ := e.Get("/Users/Me", tok); return status == http.StatusUnauthorized }
-	if !testutil.Eventually(12*time.Second, func() bool { return refused(before) }) {
+	if !testkit.Eventually(12*time.Second, func() bool { return refused(before) }) {
 		t.Fatal("a token opened at Jellyfin before enrollment still works through the gateway after it")
 	}
 	after := direct("behind-the-back-2")

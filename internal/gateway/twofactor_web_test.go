@@ -14,6 +14,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
 
@@ -226,7 +227,7 @@ func TestTwoFactorRevokingTrustedBrowserRevokesItsTokens(t *testing.T) {
 		t.Fatalf("browsers/revoke: %d %s", status, body)
 	}
 	mustFail(t, e, tok)
-	if !testutil.Eventually(3*time.Second, func() bool { return !e.Fake.TokenValid(tok) }) {
+	if !testkit.Eventually(3*time.Second, func() bool { return !e.Fake.TokenValid(tok) }) {
 		t.Fatal("the revoked browser's session is still live in Jellyfin")
 	}
 	again := readAnswer(t, br.Login("alice", e.Passwords["alice"]))
@@ -336,7 +337,7 @@ func TestTwoFactorBreakGlassResetFromTheCommandLine(t *testing.T) {
 
 	alice, _ := e.Fake.User("alice")
 	acct := store.Account{UserID: alice.ID, UserName: "alice"}
-	if err := e.Gateway.Signin().Reset(context.Background(), acct, "test"); err != nil {
+	if err := e.App.Signin.Reset(context.Background(), acct, "test"); err != nil {
 		t.Fatal(err)
 	}
 	mustFail(t, e, trusted)
@@ -348,7 +349,7 @@ func TestTwoFactorBreakGlassResetFromTheCommandLine(t *testing.T) {
 		t.Fatalf("account after the reset: %+v", a)
 	}
 
-	if _, err := e.Gateway.Signin().EnrollFromCLI(context.Background(), acct); err != nil {
+	if _, err := e.App.Signin.EnrollFromCLI(context.Background(), acct); err != nil {
 		t.Fatal(err)
 	}
 	again := readAnswer(t, br.Login("alice", pw))

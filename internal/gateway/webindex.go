@@ -63,7 +63,7 @@ func (g *Gateway) noteQuickConnect(resp *http.Response) error {
 	}
 	var qc struct{ Secret, Code string }
 	if json.Unmarshal(body, &qc) == nil {
-		g.signin.NoteQuickConnect(qc.Secret, qc.Code)
+		g.signin.NoteQuickConnect(resp.Request.Context(), qc.Secret, qc.Code)
 	}
 	setBody(resp, body)
 	return nil

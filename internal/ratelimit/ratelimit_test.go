@@ -5,17 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 }
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // step is one event in a scripted run: advance the clock, then act on key
 // and expect the answer.
@@ -62,7 +58,7 @@ func TestKeyedIsATokenBucketPerKey(t *testing.T) {
 			c := newClock()
 			k := NewKeyed(tc.n, tc.period, c.Now)
 			for i, s := range tc.steps {
-				c.Add(s.after)
+				c.Advance(s.after)
 				if got := k.Allow(s.key); got != s.want {
 					t.Fatalf("step %d (%s): Allow = %v, want %v", i, s.key, got, s.want)
 				}
@@ -81,20 +77,20 @@ func TestKeyedForgetsFullBucketsAndCapsKeys(t *testing.T) {
 		t.Fatalf("held %d keys, want 1000", k.Len())
 	}
 	// A minute later every bucket is full again; the next event sweeps.
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	k.Allow("203.0.113.1")
 	if k.Len() != 1 {
 		t.Fatalf("held %d keys after they refilled, want 1", k.Len())
 	}
 	// A key whose bucket is still short is kept and still limited.
 	a := "203.0.113.1"
-	c.Add(50 * time.Second)
+	c.Advance(50 * time.Second)
 	for i := range 2 {
 		if !k.Allow(a) {
 			t.Fatalf("a refilled bucket refused event %d", i+1)
 		}
 	}
-	c.Add(10 * time.Second)
+	c.Advance(10 * time.Second)
 	k.Allow("y") // sweeps; a's bucket is a third full
 	if k.Len() != 2 || k.Allow(a) {
 		t.Fatalf("a short bucket was forgotten by the sweep (%d keys)", k.Len())
@@ -115,12 +111,12 @@ func TestKeyedForgetsFullBucketsAndCapsKeys(t *testing.T) {
 	// Full buckets go before short ones when the cap is reached.
 	full := NewKeyed(1, time.Minute, c.Now, MaxKeys(3))
 	full.Allow("first")
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	full.Allow("old1")
 	full.Allow("old2")
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	full.Allow("live") // the periodic sweep drops "first"
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	full.Allow("new") // the map is full: old1 and old2 are full again, live is not
 	if full.Len() != 2 || full.Allow("live") {
 		t.Fatalf("a full limiter dropped a short bucket (%d keys)", full.Len())
@@ -161,7 +157,7 @@ func TestWindowCountsWithinASlidingSpan(t *testing.T) {
 			c := newClock()
 			w := NewWindow(tc.n, tc.span, c.Now)
 			for i, s := range tc.steps {
-				c.Add(s.after)
+				c.Advance(s.after)
 				if got := w.Allow(s.key); got != s.want {
 					t.Fatalf("step %d (%s): Allow = %v, want %v", i, s.key, got, s.want)
 				}
@@ -177,10 +173,10 @@ func TestWindowAddCountReset(t *testing.T) {
 		if got := w.Add("a"); got != want {
 			t.Fatalf("Add %d = %d, want %d (counts saturate at n)", i+1, got, want)
 		}
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 	}
 	// The newest three (at minutes 2, 3 and 4) are kept.
-	c.Add(7*time.Minute + 59*time.Second) // 12:59 since the first
+	c.Advance(7*time.Minute + 59*time.Second) // 12:59 since the first
 	if got := w.Count("a"); got != 2 {
 		t.Fatalf("Count = %d, want 2 once the event at minute 2 left", got)
 	}
@@ -209,9 +205,9 @@ func TestWindowForgetsIdleKeysAndCapsKeys(t *testing.T) {
 	if w.Len() != 1001 {
 		t.Fatalf("held %d keys, want 1001", w.Len())
 	}
-	c.Add(9 * time.Minute)
+	c.Advance(9 * time.Minute)
 	w.Add("kept")
-	c.Add(time.Minute) // the first events leave; "kept" has one left
+	c.Advance(time.Minute) // the first events leave; "kept" has one left
 	w.Add("new")
 	if w.Len() != 2 {
 		t.Fatalf("held %d keys after the window passed, want 2", w.Len())
@@ -235,12 +231,12 @@ func TestWindowForgetsIdleKeysAndCapsKeys(t *testing.T) {
 	// Idle keys go before live ones when the cap is reached.
 	idle := NewWindow(1, time.Minute, c.Now, MaxKeys(3))
 	idle.Add("first")
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	idle.Add("old1")
 	idle.Add("old2")
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	idle.Add("live") // the periodic sweep drops "first"
-	c.Add(30 * time.Second)
+	c.Advance(30 * time.Second)
 	idle.Add("new") // the map is full: old1 and old2 left the window, live did not
 	if idle.Count("live") != 1 || idle.Len() != 2 {
 		t.Fatalf("a full window dropped a live key (live=%d, keys=%d)", idle.Count("live"), idle.Len())

@@ -87,8 +87,32 @@ var ErrExempt = errors.New("exempt from bans (a trusted proxy, the LAN bypass or
 func (s *Shield) AutoBan(ctx context.Context, p netip.Prefix, reason string) (store.Ban, error) {
 	prev, err := s.st.Ban(ctx, p.String())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.Ban{}, err
+		return store.Ban{}, fmt.Errorf("reading previous bans of %s: %w", p, err)
 	}
+	return s.escalate(ctx, p, reason, prev)
+}
+
+// banForFailures bans p for reaching ban_failures, unless a ban of it is
+// already in force: another process saw the shared count reach the limit
+// at the same moment, or banned it before this one applied the ban. The
+// same failures then escalate no further.
+func (s *Shield) banForFailures(ctx context.Context, p netip.Prefix, reason string) {
+	prev, err := s.st.Ban(ctx, p.String())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("banning failed", "prefix", p, "err", fmt.Errorf("reading previous bans of %s: %w", p, err))
+		return
+	}
+	if err == nil && prev.Active(s.now()) {
+		s.apply(ctx)
+		return
+	}
+	if _, err := s.escalate(ctx, p, reason, prev); err != nil {
+		s.log.Error("banning failed", "prefix", p, "err", err)
+	}
+}
+
+// escalate sets an automatic ban of p one level above prev.
+func (s *Shield) escalate(ctx context.Context, p netip.Prefix, reason string, prev store.Ban) (store.Ban, error) {
 	level := prev.Level + 1
 	d := s.cfg.BanTime
 	for i := 1; i < level && d < s.cfg.BanTimeMax; i++ {
@@ -135,9 +159,13 @@ func (s *Shield) Lift(ctx context.Context, p netip.Prefix) error {
 	}
 	s.mu.Lock()
 	delete(s.streaks, p.String())
-	s.failures.Reset(p.String())
 	s.rate.Reset(p.String())
 	s.mu.Unlock()
+	// The ban is lifted either way; stale failures only bring the next
+	// ban closer.
+	if err := s.st.ResetEvents(ctx, addrFailKey(p.String())); err != nil {
+		s.log.Warn("resetting the failures of a lifted ban failed", "prefix", p, "err", err)
+	}
 	s.apply(ctx)
 	return nil
 }
@@ -149,8 +177,15 @@ func (s *Shield) apply(ctx context.Context) {
 	}
 }
 
-// Sync applies bans set or lifted by other processes (the CLI, replicas).
+// Sync applies bans set or lifted by other processes (the CLI, replicas),
+// refreshes the known addresses from the store every few seconds, and now
+// and then deletes expired rows from the store.
 func (s *Shield) Sync(ctx context.Context) error {
+	return errors.Join(s.syncChanges(ctx), s.refreshKnown(ctx), s.tidyStore(ctx))
+}
+
+// syncChanges applies the change feed.
+func (s *Shield) syncChanges(ctx context.Context) error {
 	changes, err := s.st.Changes(ctx, atomic.LoadInt64(&s.lastSeen))
 	if err != nil {
 		return fmt.Errorf("reading change feed: %w", err)

@@ -83,9 +83,9 @@ func (s *Shield) placeLocked(l Login, now time.Time) attempt {
 // Allow decides whether a sign-in attempt may reach Jellyfin: the backoff
 // and rate of its throttle key (the address, or the address and user name
 // at a known address), then — unless the address is the user's own or the
-// browser is trusted — the user name's failure budget, so guessers are
-// answered by the gateway before Jellyfin's lockout counter moves. A
-// refused attempt counts as a failure.
+// browser is trusted — the user name's failure budget, shared by every
+// process, so guessers are answered by the gateway before Jellyfin's
+// lockout counter moves. A refused attempt counts as a failure.
 func (s *Shield) Allow(ctx context.Context, l Login) error {
 	if s.Exempt(l.Addr) {
 		return nil
@@ -101,10 +101,11 @@ func (s *Shield) Allow(ctx context.Context, l Login) error {
 		why = "shared address rate"
 	case !s.rate.Allow(at.key):
 		why = "rate"
-	case at.charged() && s.budget.Count(at.user) >= s.cfg.UserFailures:
-		why = "user budget"
 	}
 	s.mu.Unlock()
+	if why == "" && at.charged() {
+		why = s.budgetSpent(ctx, at, now)
+	}
 	if why == "" {
 		return nil
 	}
@@ -112,6 +113,35 @@ func (s *Shield) Allow(ctx context.Context, l Login) error {
 	s.log.Info("sign-in held back", "ip", l.Addr, "user", l.User, "why", why)
 	s.failed(ctx, l, now, false)
 	return fmt.Errorf("%w: %s", ErrThrottled, why)
+}
+
+// budgetSpent reads the user name's failure budget from the store: "" while
+// some is left, otherwise why the attempt is held back. A budget that
+// cannot be read holds the attempt back: letting it through would give a
+// guesser unlimited tries at Jellyfin's lockout counter while the store is
+// down.
+func (s *Shield) budgetSpent(ctx context.Context, at attempt, now time.Time) string {
+	n, err := s.st.CountEvents(ctx, userFailKey(at.user), now.Add(-s.cfg.UserWindow))
+	if err != nil {
+		if ctx.Err() == nil { // not merely a client that hung up
+			s.log.Error("reading a user name's failure budget failed; holding the sign-in back", "user", at.user, "err", err)
+		}
+		return "user budget unavailable"
+	}
+	if n < s.cfg.UserFailures {
+		return ""
+	}
+	// The owner may have signed in here through another gateway since the
+	// cache was last refreshed; ask the store before holding them back.
+	home, err := s.st.AddressKnownFor(ctx, at.user, at.addr, s.horizon(now))
+	if err != nil {
+		s.log.Warn("looking up a user's own addresses failed", "user", at.user, "err", err)
+		return "user budget"
+	}
+	if home {
+		return ""
+	}
+	return "user budget"
 }
 
 // Failed records a sign-in Jellyfin (or the second factor) refused: the
@@ -126,6 +156,10 @@ func (s *Shield) Failed(ctx context.Context, l Login) {
 }
 
 func (s *Shield) failed(ctx context.Context, l Login, now time.Time, countUser bool) {
+	// A guesser hanging up as soon as the answer arrives must not take the
+	// failure off the books.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
 	s.mu.Lock()
 	at := s.placeLocked(l, now)
 	st := s.streaks[at.key]
@@ -138,33 +172,51 @@ func (s *Shield) failed(ctx context.Context, l Login, now time.Time, countUser b
 	if st.n > 3 {
 		st.next = now.Add(min(time.Second<<min(st.n-4, 16), maxBackoff))
 	}
-	if countUser && at.charged() {
-		s.budget.Add(at.user)
-	}
-	over := s.failures.Add(at.addr) >= s.cfg.BanFailures
-	if over {
-		s.failures.Reset(at.addr)
-	}
-	report := false
-	if over && at.shared {
-		if last, ok := s.reported[at.addr]; !ok || now.Sub(last) >= s.cfg.BanWindow {
-			s.reported[at.addr] = now
-			report = true
-		}
-	}
+	// Once a known address has been reported within a ban window, more
+	// failures there change nothing this process does until the window
+	// ends, so a flood at a shared address costs no store writes.
+	settled := at.shared && s.reportedLocked(at.addr, now)
 	s.sweepLocked(now)
 	s.mu.Unlock()
 	s.stats.failures.Add(1)
+	if countUser && at.charged() {
+		if err := s.st.AddEvent(ctx, userFailKey(at.user), now, s.cfg.UserWindow); err != nil {
+			s.log.Error("recording a failure against a user name's budget failed", "user", at.user, "err", err)
+		}
+	}
+	if settled {
+		return
+	}
+	over, err := s.countAddressFailure(ctx, at.addr, now)
+	if err != nil {
+		s.log.Error("counting a failed sign-in of an address failed", "prefix", at.prefix, "err", err)
+	}
 	if !over {
 		return
 	}
-	reason := fmt.Sprintf("%d failed sign-ins within %s", s.cfg.BanFailures, s.cfg.BanWindow)
-	switch {
-	case !at.shared:
-		if _, err := s.AutoBan(ctx, at.prefix, reason); err != nil {
-			s.log.Error("banning failed", "prefix", at.prefix, "err", err)
+	shared := at.shared
+	if !shared {
+		// Someone may have signed in here through another gateway since
+		// the cache was last refreshed: banning on a stale cache would
+		// lock a household out. If the store cannot say, the ban stands.
+		known, err := s.st.AddressKnown(ctx, at.addr, s.horizon(now))
+		if err != nil {
+			s.log.Warn("looking up whether an address is known failed; banning it as a stranger's", "prefix", at.prefix, "err", err)
 		}
-	case report:
+		shared = known
+	}
+	reason := fmt.Sprintf("%d failed sign-ins within %s", s.cfg.BanFailures, s.cfg.BanWindow)
+	if !shared {
+		s.banForFailures(ctx, at.prefix, reason)
+		return
+	}
+	s.mu.Lock()
+	report := !s.reportedLocked(at.addr, now)
+	if report {
+		s.reported[at.addr] = now
+	}
+	s.mu.Unlock()
+	if report {
 		s.log.Warn("would ban a shared address", "prefix", at.prefix, "reason", reason)
 		if s.onWould != nil {
 			s.onWould(at.prefix, reason)
@@ -172,9 +224,41 @@ func (s *Shield) failed(ctx context.Context, l Login, now time.Time, countUser b
 	}
 }
 
+// reportedLocked reports whether the address was reported as a would-be
+// ban within the last ban window.
+func (s *Shield) reportedLocked(addr string, now time.Time) bool {
+	last, ok := s.reported[addr]
+	return ok && now.Sub(last) < s.cfg.BanWindow
+}
+
+// countAddressFailure adds a failure to the address key's count in the
+// store, shared by every process, and reports whether the count reached
+// ban_failures within ban_window. The count that reached it is reset, so
+// the next ban or report takes as many failures again; if the reset fails,
+// the count still reached it.
+func (s *Shield) countAddressFailure(ctx context.Context, addr string, now time.Time) (bool, error) {
+	key := addrFailKey(addr)
+	s.tally.Lock()
+	defer s.tally.Unlock()
+	if err := s.st.AddEvent(ctx, key, now, s.cfg.BanWindow); err != nil {
+		return false, fmt.Errorf("recording failure of %s: %w", addr, err)
+	}
+	n, err := s.st.CountEvents(ctx, key, now.Add(-s.cfg.BanWindow))
+	if err != nil {
+		return false, fmt.Errorf("counting failures of %s: %w", addr, err)
+	}
+	if n < s.cfg.BanFailures {
+		return false, nil
+	}
+	if err := s.st.ResetEvents(ctx, key); err != nil {
+		return true, fmt.Errorf("resetting failures of %s: %w", addr, err)
+	}
+	return true, nil
+}
+
 // Succeeded records a sign-in that was released: the address becomes the
-// user's own (and known), and the backoff of the address and of the user
-// there ends.
+// user's own (and known) in every process, and the backoff of the address
+// and of the user there ends.
 func (s *Shield) Succeeded(l Login) {
 	now := s.now()
 	addr := Key(l.Addr).String()
@@ -187,13 +271,24 @@ func (s *Shield) Succeeded(l Login) {
 	}
 	s.sweepLocked(now)
 	s.mu.Unlock()
+	if l.User == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := s.st.RememberAddress(ctx, user, addr, now); err != nil {
+		// This process knows the address; other gateways, and this one
+		// after a restart, will not.
+		s.log.Error("remembering a sign-in address failed", "user", user, "prefix", addr, "err", err)
+	}
 }
 
 // sweepLocked forgets, at most once a minute, the streaks idle for a ban
 // window whose backoff has ended, known addresses past known_address_days
 // and would-ban reports older than a ban window, so an address scan (or
 // names sprayed at a shared address) cannot grow the maps without bound.
-// The limiters forget their own idle keys.
+// The limiters forget their own idle keys; the store's rows are tidied by
+// Sync.
 func (s *Shield) sweepLocked(now time.Time) {
 	if now.Sub(s.swept) < sweepEvery {
 		return

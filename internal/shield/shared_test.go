@@ -250,34 +250,63 @@ func TestAKnownAddressIsReportedNotBanned(t *testing.T) {
 }
 
 func TestSharedAddressStateIsForgotten(t *testing.T) {
-	s, c, _ := newShield(t, nil)
+	s, c, st := newShield(t, nil)
 	ctx := context.Background()
 	x := netip.MustParseAddr("198.51.100.50")
 	s.Succeeded(Login{Addr: x, User: "carol"})
 	for i := range 1000 {
 		s.Failed(ctx, Login{Addr: x, User: fmt.Sprintf("user%d", i)})
 	}
+	// budgets counts the sprayed names with failures still stored.
+	budgets := func() int {
+		n := 0
+		for i := range 1000 {
+			k, err := st.CountEvents(ctx, userFailKey(fmt.Sprintf("USER%d", i)), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += k
+		}
+		return n
+	}
 	s.mu.Lock()
 	streaks := len(s.streaks)
 	s.mu.Unlock()
-	if streaks != 1000 || s.budget.Len() != 1000 {
-		t.Fatalf("held %d streaks and %d budgets, want 1000 each", streaks, s.budget.Len())
+	if b := budgets(); streaks != 1000 || b != 1000 {
+		t.Fatalf("held %d streaks and %d budgets, want 1000 each", streaks, b)
+	}
+	if stored, err := st.KnownAddresses(ctx, time.Time{}); err != nil || len(stored) != 1 || stored[0].UserFolded != "CAROL" {
+		t.Fatalf("stored known addresses %+v, %v; want carol's", stored, err)
 	}
 	c.Add(s.cfg.UserWindow) // longer than ban_window and the longest backoff
 	s.Failed(ctx, Login{Addr: x, User: "last"})
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s.mu.Lock()
 	streaks = len(s.streaks)
 	s.mu.Unlock()
-	if streaks != 1 || s.budget.Len() != 1 {
-		t.Fatalf("held %d streaks and %d budgets after they went idle, want 1 each", streaks, s.budget.Len())
+	last, err := st.CountEvents(ctx, userFailKey("LAST"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := budgets(); streaks != 1 || b != 0 || last != 1 {
+		t.Fatalf("held %d streaks and %d+%d budgets after they went idle, want 1 and 0+1", streaks, b, last)
 	}
 	c.Add(time.Duration(s.cfg.KnownAddressDays) * 24 * time.Hour)
 	s.Failed(ctx, Login{Addr: x, User: "later"})
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s.mu.Lock()
 	known, knownAddr := len(s.known), len(s.knownAddr)
 	s.mu.Unlock()
-	if known != 0 || knownAddr != 0 {
-		t.Fatalf("expired known addresses kept: %d users, %d addresses", known, knownAddr)
+	stored, err := st.KnownAddresses(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if known != 0 || knownAddr != 0 || len(stored) != 0 {
+		t.Fatalf("expired known addresses kept: %d users, %d addresses, %d stored", known, knownAddr, len(stored))
 	}
 }
 

@@ -1,14 +1,18 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/factor/recovery"
 	"github.com/jellyguard/jellyguard/internal/factor/totp"
+	"github.com/jellyguard/jellyguard/internal/jellyfin"
+	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
@@ -43,10 +47,21 @@ type DeviceInfo struct {
 // Enrollment is a TOTP secret being set up.
 type Enrollment struct{ Secret, URI, QRSVG string }
 
-type pendingTOTP struct {
-	secret  string
-	expires time.Time
-}
+// Errors of setting up a first authenticator.
+var (
+	// ErrPasswordRequired: the session did not sign in with the password
+	// recently, so the password is needed to set up a first authenticator.
+	ErrPasswordRequired = errors.New("enter your password to set up two-step verification")
+	// ErrBadPassword: Jellyfin refused the password given for a change.
+	ErrBadPassword = errors.New("that password is not right")
+)
+
+// pendingLifetime is how long an enrollment waits for its first code.
+const pendingLifetime = 15 * time.Minute
+
+// passwordFresh is how long after signing in with the password a session
+// may set up a first authenticator without typing the password again.
+const passwordFresh = 10 * time.Minute
 
 // user is who the pipeline found the request's session belongs to. Only
 // user sessions the token table lets through count: an API key is nobody.
@@ -107,10 +122,14 @@ func (s *Service) devices(ctx context.Context, userID string) []DeviceInfo {
 	return out
 }
 
-// BeginTOTP starts (re-)enrolling an authenticator. Re-enrolling needs a
-// current code: tokens leak in stream URLs, so a token alone must never be
-// enough to change a factor.
-func (s *Service) BeginTOTP(ctx context.Context, c Client, code string) (Enrollment, error) {
+// BeginTOTP starts (re-)enrolling an authenticator. Tokens leak in stream
+// URLs, so a token alone must never be enough to change a factor:
+// re-enrolling needs a current code, and a first enrollment needs a session
+// that signed in with the password within passwordFresh or the password
+// itself (ErrPasswordRequired when neither is there). Otherwise whoever
+// found a token could tie the account to their own authenticator and lock
+// its owner out.
+func (s *Service) BeginTOTP(ctx context.Context, c Client, code, password string) (Enrollment, error) {
 	v, err := s.user(c)
 	if err != nil {
 		return Enrollment{}, err
@@ -119,49 +138,186 @@ func (s *Service) BeginTOTP(ctx context.Context, c Client, code string) (Enrollm
 		if _, err := s.verifyCurrentFactor(ctx, v.UserID, code, c.IP); err != nil {
 			return Enrollment{}, err
 		}
+	} else if err := s.knowsPassword(ctx, v, c, password); err != nil {
+		return Enrollment{}, err
 	}
 	key, err := totp.Generate(s.tf.Issuer, v.UserName)
 	if err != nil {
-		return Enrollment{}, err
+		return Enrollment{}, fmt.Errorf("generating TOTP secret: %w", err)
 	}
 	qr, err := totp.QRSVG(key.URI)
 	if err != nil {
-		return Enrollment{}, err
+		return Enrollment{}, fmt.Errorf("drawing QR code: %w", err)
 	}
-	s.mu.Lock()
-	s.pending[v.UserID] = pendingTOTP{secret: key.Secret, expires: s.now().Add(15 * time.Minute)}
-	s.mu.Unlock()
+	sealed, err := s.opt.Keys.Seal([]byte(key.Secret), pendingAAD(v.UserID))
+	if err != nil {
+		return Enrollment{}, fmt.Errorf("sealing pending TOTP secret: %w", err)
+	}
+	p := store.PendingEnrollment{UserID: v.UserID, Sealed: sealed, ExpiresAt: s.now().Add(pendingLifetime)}
+	if err := s.opt.Store.PutPendingEnrollment(ctx, p); err != nil {
+		return Enrollment{}, fmt.Errorf("storing pending enrollment: %w", err)
+	}
 	return Enrollment{Secret: key.Secret, URI: key.URI, QRSVG: qr}, nil
 }
 
+// pendingAAD binds a sealed pending secret to its user: a row moved to
+// another user's enrollment does not open.
+func pendingAAD(userID string) []byte { return []byte("pending-totp:" + userID) }
+
+// knowsPassword checks that the holder of session v knows more than the
+// token: the session signed in with the password within passwordFresh, or
+// password is the user's password now.
+func (s *Service) knowsPassword(ctx context.Context, v tokens.Verdict, c Client, password string) error {
+	fresh, err := s.signedInRecently(ctx, v)
+	if err != nil {
+		return err
+	}
+	if fresh {
+		return nil
+	}
+	if password == "" {
+		return ErrPasswordRequired
+	}
+	return s.checkPassword(ctx, v, c, password)
+}
+
+// signedInRecently reports whether session v signed in with the password
+// within passwordFresh. It is decided on the token's stored record, which
+// every replica shares; a session no password opened (Quick Connect, an
+// adopted token) never counts, since a token could have opened it.
+func (s *Service) signedInRecently(ctx context.Context, v tokens.Verdict) (bool, error) {
+	if v.SignedInAt.IsZero() {
+		return false, nil
+	}
+	st, err := s.opt.Store.Token(ctx, v.Hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the session's record: %w", err)
+	}
+	switch Door(st.Source) {
+	case DoorLogin, DoorLegacy, DoorPage:
+	default:
+		return false, nil
+	}
+	at := v.SignedInAt
+	if st.CreatedAt.Before(at) {
+		at = st.CreatedAt
+	}
+	return s.now().Before(at.Add(passwordFresh)), nil
+}
+
+// checkPassword asks Jellyfin whether password is the session user's, the
+// way a sign-in would, and logs the session that sign-in opened out again.
+// It is throttled and counted like any sign-in: a stolen token must not
+// become a way to guess the password.
+func (s *Service) checkPassword(ctx context.Context, v tokens.Verdict, c Client, password string) error {
+	if s.opt.Jellyfin == nil {
+		return errors.New("checking a password: no Jellyfin client")
+	}
+	login := shield.Login{Addr: c.IP, User: v.UserName}
+	if s.throttled(v.UserID, c.IP) || s.opt.Admission.Allow(ctx, login) != nil {
+		return ErrThrottled
+	}
+	id := s.checkIdentity(ctx, v, c)
+	res, err := s.opt.Jellyfin.AuthenticateByName(ctx, v.UserName, password, id, clientAddr(c.IP))
+	if res.AccessToken != "" {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if lerr := s.opt.Jellyfin.Logout(lctx, res.AccessToken); lerr != nil {
+			s.log.Warn("logging out the password check's session failed", "user", v.UserName, "err", lerr)
+		}
+		cancel()
+	}
+	switch {
+	case err == nil && sameUser(res.User.ID, v.UserID):
+		s.opt.Admission.Succeeded(login)
+		return nil
+	case err == nil, errors.Is(err, jellyfin.ErrInvalidToken), errors.Is(err, jellyfin.ErrForbidden):
+		// A wrong password, or the name now belongs to someone else.
+		reason := RefuseCredentials.Reason()
+		s.failureLine(Failure{IP: c.IP, User: v.UserName, Reason: reason, Client: id.Client, Device: id.Device})
+		s.record(ctx, audit.Event{Kind: audit.SignInFailure, UserID: v.UserID, UserName: v.UserName, IP: c.IP,
+			Client: id.Client, Device: id.Device, Reason: reason, Note: "password check before setting up two-step verification"})
+		s.opt.Admission.Failed(ctx, login)
+		return ErrBadPassword
+	default:
+		return fmt.Errorf("checking the password with Jellyfin: %w", err)
+	}
+}
+
+// checkIdentity is the client the password check signs in as: the
+// session's own app and device names, so Jellyfin's activity log reads
+// plainly, under a device id of its own. Jellyfin logs out every token of
+// the user with the DeviceId it signs in, so reusing the session's would
+// end the very session asking.
+func (s *Service) checkIdentity(ctx context.Context, v tokens.Verdict, c Client) jellyfin.Identity {
+	id := jellyfin.Identity{Client: c.App, Device: c.DeviceName, Version: c.Version}
+	if st, err := s.opt.Store.Token(ctx, v.Hash); err == nil {
+		id.Client, id.Device = cmp.Or(st.Client, id.Client), cmp.Or(st.DeviceName, id.Device)
+	}
+	id.Client, id.Device = cmp.Or(id.Client, "jellyguard"), cmp.Or(id.Device, "jellyguard")
+	id.Version = cmp.Or(id.Version, jellyfin.Version)
+	id.DeviceID = PasswordCheckDevice(v.Hash)
+	return id
+}
+
+// PasswordCheckDevice is the Jellyfin DeviceId a password check for the
+// session with token hash h signs in with: one per session, so checks of
+// two sessions of one user never end each other's.
+func PasswordCheckDevice(h tokens.Hash) string { return "jellyguard-check-" + h.Short() }
+
+// sameUser reports whether two Jellyfin user ids, in whatever spelling,
+// name one user.
+func sameUser(a, b string) bool {
+	x, okA := jellyfin.ParseID(a)
+	y, okB := jellyfin.ParseID(b)
+	return okA && okB && x == y
+}
+
+// clientAddr is the client's address as Jellyfin should see it, or "".
+func clientAddr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
 // ConfirmTOTP finishes an enrollment with its first code and returns the
-// new recovery codes, shown once.
+// new recovery codes, shown once. The enrollment may have begun on another
+// replica: it is read from the store.
 func (s *Service) ConfirmTOTP(ctx context.Context, c Client, code string) ([]string, error) {
 	v, err := s.user(c)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	p, ok := s.pending[v.UserID]
-	s.mu.Unlock()
-	if !ok || s.now().After(p.expires) {
+	p, err := s.opt.Store.PendingEnrollment(ctx, v.UserID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrExpired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pending enrollment: %w", err)
 	}
 	if s.throttled(v.UserID, c.IP) {
 		return nil, ErrThrottled
 	}
-	step, ok := totp.Verify(p.secret, code, s.now())
+	secretKey, err := s.opt.Keys.Open(p.Sealed, pendingAAD(v.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("opening pending TOTP secret: %w", err)
+	}
+	step, ok := totp.Verify(string(secretKey), code, s.now())
 	if !ok {
 		return nil, ErrBadCode
 	}
 	first := !s.isEnrolled(ctx, v.UserID)
-	codes, err := s.enroll(ctx, v.UserID, v.UserName, p.secret, step)
+	codes, err := s.enroll(ctx, v.UserID, v.UserName, string(secretKey), step)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	delete(s.pending, v.UserID)
-	s.mu.Unlock()
+	if err := s.opt.Store.DeletePendingEnrollment(ctx, v.UserID); err != nil {
+		// The enrollment is stored; the leftover expires on its own.
+		s.log.Warn("deleting a confirmed pending enrollment failed", "user", v.UserName, "err", err)
+	}
 	s.noteEnrollment(ctx, v.UserID, v.UserName, first, c)
 	return codes, nil
 }

@@ -75,7 +75,7 @@ type Options struct {
 	Keys      *secret.Keys
 	Audit     *audit.Log
 	Tokens    *tokens.Table
-	Jellyfin  *jellyfin.Client // names the legacy route's user ids; nil: the gateway's records only
+	Jellyfin  *jellyfin.Client // the sign-in page's password check, the first enrollment's password check, names for the legacy route's user ids
 	Admission Admission        // nil: admits everyone (admin commands, which sign nobody in)
 	Hasher    *slowhash.Hasher // nil: one with concurrency 2
 	// FailureLine writes the documented sign-in failure line; nil: none.
@@ -100,8 +100,6 @@ type Service struct {
 
 	mu       sync.Mutex
 	enrolled map[string]enrolledEntry // ReleasedOnly cache
-	pending  map[string]pendingTOTP   // enrollments begun, not confirmed
-	qc       map[string]*qcRequest    // Quick Connect requests by secret
 	names    idNames                  // legacy route ids → names
 }
 
@@ -113,7 +111,7 @@ type enrolledEntry struct {
 // New returns the service.
 func New(o Options) *Service {
 	s := &Service{opt: o, tf: o.Config.TwoFactor, log: o.Logger, now: o.Now, hash: o.Hasher, pace: newPacer(3 * time.Second),
-		enrolled: map[string]enrolledEntry{}, pending: map[string]pendingTOTP{}, qc: map[string]*qcRequest{}}
+		enrolled: map[string]enrolledEntry{}}
 	if s.opt.Admission == nil {
 		s.opt.Admission = openAdmission{}
 	}
@@ -232,7 +230,7 @@ func (s *Service) touchAccount(ctx context.Context, userID, name string, isAdmin
 func Fold(name string) string { return jellyfin.FoldName(name) }
 
 func (s *Service) onLAN(a netip.Addr) bool {
-	for _, p := range s.opt.Config.LANPrefixes {
+	for _, p := range s.opt.Config.BypassNetworks {
 		if p.Contains(a) {
 			return true
 		}

@@ -176,11 +176,14 @@ func (v approvedDeviceVerifier) Verify(ctx context.Context, sub *Subject) (*Proo
 // own, or an administrator's.
 type quickConnectVerifier struct{ s *Service }
 
-func (v quickConnectVerifier) Verify(_ context.Context, sub *Subject) (*Proof, error) {
+func (v quickConnectVerifier) Verify(ctx context.Context, sub *Subject) (*Proof, error) {
 	if sub.Attempt.Door != DoorQuickConnect {
 		return nil, nil
 	}
-	by, ok := v.s.quickConnectApprover(sub.Attempt.QCSecret)
+	by, ok, err := v.s.quickConnectApprover(ctx, sub.Attempt.QCSecret)
+	if err != nil {
+		return nil, err
+	}
 	if !ok || !by.Assurance.PassedFactor() || (by.UserID != sub.User.ID && !by.IsAdmin) {
 		return nil, nil
 	}

@@ -130,7 +130,7 @@ type FactorStore interface {
 	PutAccount(ctx context.Context, a Account) error
 	// Account returns the account of userID, or ErrNotFound.
 	Account(ctx context.Context, userID string) (Account, error)
-	// AccountByName finds an account by lower-cased name, or ErrNotFound.
+	// AccountByName finds an account by its folded name (jellyfin.FoldName), or ErrNotFound.
 	AccountByName(ctx context.Context, folded string) (Account, error)
 	// Accounts lists all accounts by name.
 	Accounts(ctx context.Context) ([]Account, error)

@@ -124,7 +124,7 @@ type ThrottleStore interface {
 // KnownAddress is an address (a network key such as "203.0.113.0/24",
 // chosen by the caller) where a user last signed in successfully at LastAt.
 type KnownAddress struct {
-	UserFolded string // the lower-cased user name
+	UserFolded string // the user name as jellyfin.FoldName folds it
 	AddrKey    string
 	LastAt     time.Time
 }

@@ -15,12 +15,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jellyguard/jellyguard/internal/app"
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/gateway"
@@ -28,6 +27,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/shield"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // Options adjust the environment.
@@ -52,13 +52,14 @@ type Env struct {
 	t         testing.TB
 	Fake      *fake.Server // nil when Options.Upstream was given
 	FakeURL   string
-	URL       string // the gateway
+	URL       string   // the gateway
+	App       *app.App // every part, as serve builds them
 	Gateway   *gateway.Gateway
 	Config    *config.Config
 	Store     *sqlite.Store
 	Keys      *secret.Keys
 	Audit     *audit.Log
-	Logs      *Buffer
+	Logs      *testkit.Buffer
 	APIKey    string
 	Passwords map[string]string
 }
@@ -66,7 +67,7 @@ type Env struct {
 // Start boots an environment; everything stops when the test ends.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	e := &Env{t: t, Logs: &Buffer{}, Passwords: map[string]string{}}
+	e := &Env{t: t, Logs: &testkit.Buffer{}, Passwords: map[string]string{}}
 	upstream := o.Upstream
 	if upstream == nil {
 		e.Fake = fake.New(o.Fake)
@@ -110,26 +111,20 @@ func (e *Env) startGateway(o Options) {
 	e.Config = &cfg
 	log := slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	if e.Keys, err = secret.LoadOrCreate(dir); err != nil {
-		t.Fatal(err)
-	}
-	if e.Store, err = sqlite.Open(context.Background(), filepath.Join(dir, "jellyguard.db"), log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Store.Close() })
-	e.Audit = audit.New(e.Store, e.Keys, log)
-	e.Gateway, err = gateway.New(context.Background(), gateway.Options{Config: e.Config, Store: e.Store, Keys: e.Keys,
-		Audit: e.Audit, Logger: log, LogWriter: e.Logs, Resolver: o.Resolver})
+	e.App, err = app.Open(context.Background(), app.Options{Config: e.Config, Logger: log, LogWriter: e.Logs,
+		Serve: true, Resolver: o.Resolver})
 	if err != nil {
-		t.Fatalf("gateway: %v", err)
+		t.Fatalf("opening the gateway: %v", err)
 	}
+	t.Cleanup(func() { _ = e.App.Close() })
+	e.Store, e.Keys, e.Audit, e.Gateway = e.App.Store, e.App.Keys, e.App.Audit, e.App.Gateway
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = e.Gateway.Serve(ctx, ln); close(done) }()
+	go func() { _ = e.App.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	e.URL = "http://" + ln.Addr().String()
 }
@@ -235,34 +230,4 @@ func (e *Env) Get(rawPath, token string) (int, string) {
 var Client = &http.Client{
 	Timeout:       60 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-// Buffer is a goroutine-safe log sink.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// Lines returns the lines containing substr.
-func (b *Buffer) Lines(substr string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
 }

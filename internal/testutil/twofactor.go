@@ -95,21 +95,6 @@ func StartRecording(t testing.TB, o Options) (*Env, *Issued) {
 	return Start(t, o), is
 }
 
-// Eventually polls cond every 50ms until it holds or limit passes, and
-// reports whether it held.
-func Eventually(limit time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Authenticator plays an authenticator app for one enrolled user. The
 // gateway accepts a TOTP time step once and only if it is later than the
 // last one it accepted, within one step either side of now; Code hands out

@@ -51,7 +51,7 @@ func TestEmulatorRemoteAccessRefusedToken(t *testing.T) {
 		t.Fatalf("from outside the LAN: %+v (%v); want forbidden", v, v.Status)
 	}
 
-	f.clock.Add(11 * time.Second)
+	f.clock.Advance(11 * time.Second)
 	v, err = tab.Check(ctx, res.AccessToken, "192.168.1.20", "192.168.1.20")
 	if err != nil {
 		t.Fatal(err)

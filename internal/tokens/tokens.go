@@ -114,6 +114,12 @@ type Verdict struct {
 	// Adopted: the gateway did not release it; it was resolved against
 	// Jellyfin and allowed.
 	Adopted bool
+	// SignedInAt is when the gateway released the session (the stored
+	// record's CreatedAt): changing a factor without a current one asks
+	// how recently the holder signed in, since a token alone proves
+	// nothing. Zero for adopted tokens, which were never seen signing in,
+	// and for API keys. How the session signed in is the record's Source.
+	SignedInAt time.Time
 }
 
 // ErrUnavailable means the token could not be resolved because Jellyfin did
@@ -256,6 +262,9 @@ func (t *Table) load(ctx context.Context) error {
 func verdictOf(st store.Token) Verdict {
 	v := Verdict{Hash: st.Hash, UserID: st.UserID, UserName: st.UserName, IsAdmin: st.IsAdmin, Status: Active,
 		Factor: st.Factor, Assurance: st.Assurance, Adopted: st.Source == "resolved"}
+	if !v.Adopted && st.Kind == store.KindSession {
+		v.SignedInAt = st.CreatedAt
+	}
 	switch {
 	case st.Revoked():
 		v.Status = Revoked
@@ -466,6 +475,7 @@ func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, erro
 		return h, err
 	}
 	now := t.now()
+	st.CreatedAt = now
 	e := newEntry(verdictOf(st), time.Time{}, now)
 	e.created = now
 	t.mu.Lock()

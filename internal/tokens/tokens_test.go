@@ -19,6 +19,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
@@ -84,20 +85,12 @@ func (r *resolver) Logout(_ context.Context, token string) error {
 	return nil
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 type fixture struct {
 	store *sqlite.Store
 	keys  *secret.Keys
 	audit *audit.Log
 	res   *resolver
-	clock *clock
+	clock *testkit.Clock
 	dir   string
 }
 
@@ -115,7 +108,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = st.Close() })
 	return &fixture{store: st, keys: keys, audit: audit.New(st, keys, nil), dir: dir,
 		res:   &resolver{owners: map[string]jellyfin.Owner{}, lanOnly: map[string]bool{}},
-		clock: &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}}
+		clock: testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))}
 }
 
 func (f *fixture) table(t *testing.T, mod func(*tokens.Options)) *tokens.Table {
@@ -210,19 +203,19 @@ func TestCachesExpire(t *testing.T) {
 	if f.res.asked.Load() != 1 {
 		t.Fatal("negative cache missed")
 	}
-	f.clock.Add(11 * time.Second)
+	f.clock.Advance(11 * time.Second)
 	check(t, tab, "nobody")
 	if f.res.asked.Load() != 2 {
 		t.Fatal("negative cache did not expire")
 	}
 	f.res.owners["adopted"] = jellyfin.Owner{UserID: "u3", UserName: "carol"}
 	check(t, tab, "adopted")
-	f.clock.Add(59 * time.Second)
+	f.clock.Advance(59 * time.Second)
 	check(t, tab, "adopted")
 	if f.res.asked.Load() != 3 {
 		t.Fatalf("positive cache missed: %d", f.res.asked.Load())
 	}
-	f.clock.Add(2 * time.Second)
+	f.clock.Advance(2 * time.Second)
 	check(t, tab, "adopted")
 	if f.res.asked.Load() != 4 {
 		t.Fatalf("positive cache did not expire: %d", f.res.asked.Load())
@@ -246,7 +239,7 @@ func TestResolutionFailsClosedAndIsLimited(t *testing.T) {
 	if _, err := tab.Check(context.Background(), "t3", "other-address", "b"); err != nil {
 		t.Fatalf("another address is not limited: %v", err)
 	}
-	f.clock.Add(31 * time.Second)
+	f.clock.Advance(31 * time.Second)
 	if _, err := tab.Check(context.Background(), "t4", "a", "a"); err != nil {
 		t.Fatalf("after refill: %v", err)
 	}
@@ -328,7 +321,7 @@ func TestLastSeenIsWrittenInBatches(t *testing.T) {
 	tab := f.table(t, nil)
 	h, _ := tab.Record(context.Background(), "tok", tokens.Issued{UserID: "u1", UserName: "alice"})
 	created := f.clock.Now()
-	f.clock.Add(5 * time.Minute)
+	f.clock.Advance(5 * time.Minute)
 	check(t, tab, "tok")
 	st, _ := f.store.Token(context.Background(), h)
 	if !st.LastSeenAt.Equal(created) {
@@ -360,11 +353,11 @@ func TestSessionCapEvictsTheLeastRecentlyUsed(t *testing.T) {
 	ctx := context.Background()
 	is := tokens.Issued{UserID: "u1", UserName: "alice", Source: "login"}
 	hA, _ := tab.Record(ctx, "tok-a", is)
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	_, _ = tab.Record(ctx, "tok-b", is)
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	check(t, tab, "tok-a") // a is used again: b is now the least recent
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	_, _ = tab.Record(ctx, "tok-c", is)
 	if v := check(t, tab, "tok-b"); v.Status != tokens.Revoked {
 		t.Fatalf("least recently used session: %v", v.Status)
@@ -395,7 +388,7 @@ func TestSessionsEndAfterIdleTimeAndLifetime(t *testing.T) {
 	_, _ = tab.Record(ctx, "busy", is)
 	_, _ = tab.Record(ctx, "idle", is)
 	for range 5 { // busy is used every 8 minutes; idle never
-		f.clock.Add(8 * time.Minute)
+		f.clock.Advance(8 * time.Minute)
 		if v := check(t, tab, "busy"); v.Status != tokens.Active {
 			t.Fatalf("a session in use ended: %v", v.Status)
 		}
@@ -403,7 +396,7 @@ func TestSessionsEndAfterIdleTimeAndLifetime(t *testing.T) {
 	if v := check(t, tab, "idle"); v.Status != tokens.Revoked {
 		t.Fatalf("an idle session: %v", v.Status)
 	}
-	f.clock.Add(25 * time.Minute) // 65 minutes after sign-in
+	f.clock.Advance(25 * time.Minute) // 65 minutes after sign-in
 	if v := check(t, tab, "busy"); v.Status != tokens.Revoked {
 		t.Fatalf("a session past its lifetime: %v", v.Status)
 	}
@@ -423,7 +416,7 @@ func TestSessionsEndAfterIdleTimeAndLifetime(t *testing.T) {
 	// Adopted tokens (not released by the gateway) are not the gateway's to expire.
 	f.res.owners["adopted"] = jellyfin.Owner{UserID: "u1", UserName: "alice"}
 	check(t, tab, "adopted")
-	f.clock.Add(2 * time.Hour)
+	f.clock.Advance(2 * time.Hour)
 	if v, _ := tab.Lookup(tokens.HashOf("adopted")); v.Status == tokens.Revoked {
 		t.Fatal("an adopted token was expired")
 	}
@@ -496,7 +489,7 @@ func TestTokenWhoseOwnerJellyfinRefusesIsRefused(t *testing.T) {
 	}
 
 	// From the LAN Jellyfin names the owner, and the owner's policy decides.
-	f.clock.Add(11 * time.Second)
+	f.clock.Advance(11 * time.Second)
 	v, err = tab.Check(ctx, "remy-tok", "192.168.1.20", "192.168.1.20")
 	if err != nil {
 		t.Fatal(err)
@@ -518,7 +511,7 @@ func TestTokenWhoseOwnerJellyfinRefusesIsAdoptedOnceNamed(t *testing.T) {
 			if v := check(t, tab, "remy-tok"); v.Status != tokens.Forbidden {
 				t.Fatalf("from outside: %v", v.Status)
 			}
-			f.clock.Add(11 * time.Second)
+			f.clock.Advance(11 * time.Second)
 			v, err := tab.Check(context.Background(), "remy-tok", "10.0.0.5", "10.0.0.5")
 			if err != nil {
 				t.Fatal(err)

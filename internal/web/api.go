@@ -8,12 +8,16 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/signin"
 )
 
 // apiRequest is every body the API accepts; each call reads what it needs.
 type apiRequest struct {
 	Code string `json:"code"`
 	ID   string `json:"id"`
+	// Password is taken as typed: white space may be part of it.
+	Password string `json:"password"`
 }
 
 // apiFunc is one API call after the body is read; c.Session is the
@@ -135,6 +139,10 @@ func (h *handler) apiFailed(w http.ResponseWriter, r *http.Request, err error) {
 		writeAPIError(w, http.StatusUnauthorized, "unauthorized", "Sign in to Jellyfin again, then reload this page.")
 	case errors.Is(err, ErrCodeRequired):
 		writeAPIError(w, http.StatusForbidden, "code_required", "Enter a current code from your authenticator app to make this change.")
+	case errors.Is(err, signin.ErrPasswordRequired):
+		writeAPIError(w, http.StatusForbidden, "password_required", "Enter your password to set up two-step verification.")
+	case errors.Is(err, signin.ErrBadPassword):
+		writeAPIError(w, http.StatusBadRequest, "bad_password", "That password didn't work. Check it and try again.")
 	case errors.Is(err, ErrThrottled):
 		writeAPIError(w, http.StatusTooManyRequests, "throttled", "Too many attempts. Wait a few minutes, then try again.")
 	case errors.Is(err, ErrNotFound):
@@ -170,7 +178,7 @@ func (h *handler) apiAccount(ctx context.Context, _ apiRequest, c Client) (any, 
 }
 
 func (h *handler) apiBegin(ctx context.Context, req apiRequest, c Client) (any, error) {
-	e, err := h.svc.BeginTOTP(ctx, c, normalizeCode(req.Code))
+	e, err := h.svc.BeginTOTP(ctx, c, normalizeCode(req.Code), req.Password)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ type fakeService struct {
 	users      map[string]string // name → password; every user here needs a code
 	enrolled   bool
 	throttled  bool
+	stale      bool  // the session signed in too long ago to begin without the password
 	failWith   error // returned by every call when set
 	// signIn, when set, answers SignIn instead of the fake's own flow.
 	signIn func(Attempt) (Outcome, error)
@@ -41,6 +42,7 @@ type fakeService struct {
 	calls       []string
 	gotID       string // last challenge or device/browser id
 	gotCode     string // last code an account call got
+	gotPassword string // last password BeginTOTP got
 	gotAttempt  Attempt
 	gotOutcome  Outcome // last outcome SignIn returned
 	gotRemember bool
@@ -212,14 +214,23 @@ func (f *fakeService) Account(_ context.Context, c Client) (Account, error) {
 	}, nil
 }
 
-func (f *fakeService) BeginTOTP(_ context.Context, c Client, code string) (Enrollment, error) {
+func (f *fakeService) BeginTOTP(_ context.Context, c Client, code, password string) (Enrollment, error) {
 	if err := f.auth("BeginTOTP", c); err != nil {
 		return Enrollment{}, err
 	}
-	if f.enrolled {
+	f.mu.Lock()
+	f.gotPassword = password
+	f.mu.Unlock()
+	switch {
+	case f.enrolled:
 		if err := f.checkCode(code); err != nil {
 			return Enrollment{}, err
 		}
+	case !f.stale:
+	case password == "":
+		return Enrollment{}, signin.ErrPasswordRequired
+	case password != f.users[c.Session.UserName]:
+		return Enrollment{}, signin.ErrBadPassword
 	}
 	return Enrollment{Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/x:alice?secret=JBSWY3DPEHPK3PXP", QRSVG: "<svg/>"}, nil
 }

@@ -95,9 +95,10 @@ func TestScriptsFindTheirElements(t *testing.T) {
 			}
 		}
 	}
-	// The code prompt the setup script clones.
+	// The code and password prompts the setup script clones.
 	html, _ := templateFS.ReadFile("templates/setup.html")
-	for _, want := range []string{`class="prompt-label"`, `data-cancel`, `class="alert"`, `type="submit"`, `<template id="code-prompt">`} {
+	for _, want := range []string{`class="prompt-label"`, `data-cancel`, `class="alert"`, `type="submit"`, `<template id="code-prompt">`,
+		`<template id="password-prompt">`, `type="password"`, `autocomplete="current-password"`} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("setup.html lacks %s", want)
 		}

@@ -63,8 +63,12 @@ type Service interface {
 	Challenge(ctx context.Context, id string) (ChallengeInfo, error)
 	// Account describes the session's user.
 	Account(ctx context.Context, c Client) (Account, error)
-	// BeginTOTP starts an enrollment; code is required when already enrolled.
-	BeginTOTP(ctx context.Context, c Client, code string) (Enrollment, error)
+	// BeginTOTP starts an enrollment. A token alone is not enough: code is
+	// required when already enrolled, and a first enrollment needs a
+	// session that signed in with the password a few minutes ago or the
+	// password (signin.ErrPasswordRequired when neither is given,
+	// signin.ErrBadPassword when Jellyfin refuses it).
+	BeginTOTP(ctx context.Context, c Client, code, password string) (Enrollment, error)
 	// ConfirmTOTP finishes an enrollment with its first code and returns the
 	// recovery codes, shown once.
 	ConfirmTOTP(ctx context.Context, c Client, code string) ([]string, error)

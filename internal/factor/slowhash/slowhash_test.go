@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // cheap keeps tests that are not about cost fast.
@@ -309,12 +311,8 @@ func snapshot(h *Hasher) state {
 // the queue's bookkeeping is awaited this way, never the order of work.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !testkit.Eventually(5*time.Second, cond) {
+		t.Fatalf("timed out waiting until %s", what)
 	}
 }
 

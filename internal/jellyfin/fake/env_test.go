@@ -2,7 +2,6 @@ package fake
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,43 +9,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // webHeader is jellyfin-web's Authorization header before login (§10.3).
 const webHeader = `MediaBrowser Client="Jellyfin Web", Device="Firefox", DeviceId="dev-1", Version="10.11.11"`
-
-// syncBuffer is a log sink tests can read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // env is an emulator behind a real loopback HTTP server.
 type env struct {
 	t   *testing.T
 	s   *Server
 	ts  *httptest.Server
-	log *syncBuffer
+	log *testkit.Buffer
 }
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	e := &env{t: t, log: &syncBuffer{}}
+	e := &env{t: t, log: &testkit.Buffer{}}
 	if o.Log == nil {
 		o.Log = e.log
 	}
@@ -167,24 +149,6 @@ func tokenHeader(token string) http.Header {
 	return hdr(`Authorization: MediaBrowser Token="` + token + `"`)
 }
 
-// fakeClock is a settable clock for expiry tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC))
 }

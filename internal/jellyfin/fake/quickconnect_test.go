@@ -192,17 +192,17 @@ func TestQuickConnectExpiry_Section4(t *testing.T) {
 	alice := e.s.AddUser("alice", "pw", false)
 	key := e.s.AddAPIKey("gateway")
 	q := e.initiate("tv")
-	clock.Add(10*time.Minute + time.Second)
+	clock.Advance(10*time.Minute + time.Second)
 	if r := e.do("GET", "/QuickConnect/Connect?secret="+q.Secret, nil, ""); r.status != 404 {
 		t.Fatalf("expired request: %d", r.status)
 	}
 	q = e.initiate("tv")
 	e.do("POST", "/QuickConnect/Authorize?code="+q.Code+"&userId="+alice.ID, tokenHeader(key), "")
-	clock.Add(9 * time.Minute)
+	clock.Advance(9 * time.Minute)
 	if r := e.do("POST", "/Users/AuthenticateWithQuickConnect", nil, `{"Secret":"`+q.Secret+`"}`); r.status != 200 {
 		t.Fatalf("redeem at 9 min: %d", r.status)
 	}
-	clock.Add(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	if r := e.do("POST", "/Users/AuthenticateWithQuickConnect", nil, `{"Secret":"`+q.Secret+`"}`); r.status != 404 {
 		t.Fatalf("redeem at 11 min: %d", r.status)
 	}

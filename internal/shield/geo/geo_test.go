@@ -19,48 +19,13 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/shield/geo"
 	"github.com/jellyguard/jellyguard/internal/shield/geo/geotest"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
-
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type fixture struct {
 	dir, city, asn string
-	log            *logBuffer
-	clock          *fakeClock
+	log            *testkit.Buffer
+	clock          *testkit.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -70,8 +35,8 @@ func newFixture(t *testing.T) *fixture {
 		dir:   dir,
 		city:  filepath.Join(dir, "GeoLite2-City.mmdb"),
 		asn:   filepath.Join(dir, "GeoLite2-ASN.mmdb"),
-		log:   &logBuffer{},
-		clock: &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)},
+		log:   &testkit.Buffer{},
+		clock: testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)),
 	}
 	geotest.Write(t, f.city, geotest.Sample())
 	geotest.WriteASN(t, f.asn, geotest.Sample())

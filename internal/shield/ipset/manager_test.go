@@ -1,7 +1,6 @@
 package ipset
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // feed is a blocklist server whose answer a test changes as it goes.
@@ -55,46 +56,6 @@ func (f *feed) set(h http.HandlerFunc) {
 
 func (f *feed) serve(body string) {
 	f.set(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) })
-}
-
-// logBuffer collects log output written from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// clock is a settable clock for staleness.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // start starts m and stops it, waiting for its refreshes, when the test
@@ -143,12 +104,12 @@ func TestManagerInitialLoad(t *testing.T) {
 	writeFile(t, path, "203.0.113.7\n10.0.0.0/8\n", time.Now())
 	cache := filepath.Join(dir, "cache")
 
-	var logs logBuffer
+	var logs testkit.Buffer
 	m := NewManager([]Source{
 		{Name: "static", Static: []string{"10.1.0.0/16", "192.0.2.1"}},
 		{Name: "local", Path: path, Refresh: time.Hour},
 		{Name: "feed", URL: f.URL + "/level1.netset", Refresh: time.Hour},
-	}, Options{CacheDir: cache, Logger: logs.logger()})
+	}, Options{CacheDir: cache, Logger: logs.Logger()})
 	if m.Set() != nil {
 		t.Error("a set before Start")
 	}
@@ -357,7 +318,7 @@ func TestManagerRefreshFailureKeepsPrevious(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFeed(t, good)
-			clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clk := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			m := NewManager([]Source{{Name: "feed", URL: f.URL + "/list", Refresh: time.Hour}}, Options{
 				Client: &http.Client{Timeout: 300 * time.Millisecond},
 				Now:    clk.Now,
@@ -431,7 +392,7 @@ func TestManagerConditionalRefresh(t *testing.T) {
 		w.Header().Set("ETag", `"v1"`)
 		_, _ = io.WriteString(w, "192.0.2.1\n")
 	})
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := NewManager([]Source{{Name: "feed", URL: f.URL, Refresh: time.Hour}}, Options{Now: clk.Now, Logger: quiet})
 	start(t, m)
 	before := m.Set()
@@ -465,9 +426,9 @@ func TestManagerRestartUsesCache(t *testing.T) {
 	m1.Wait()
 	f.Close() // the feed is gone
 
-	clk := &clock{t: time.Now().Add(3 * time.Hour)}
-	var logs logBuffer
-	m2 := NewManager(src, Options{CacheDir: cache, Now: clk.Now, Logger: logs.logger()})
+	clk := testkit.NewClock(time.Now().Add(3 * time.Hour))
+	var logs testkit.Buffer
+	m2 := NewManager(src, Options{CacheDir: cache, Now: clk.Now, Logger: logs.Logger()})
 	start(t, m2)
 	if _, ok := m2.Lookup(addr("2001:db8::1")); !ok {
 		t.Error("cached list not loaded")
@@ -547,7 +508,7 @@ func TestManagerStatusStaleAndEmpty(t *testing.T) {
 	path := filepath.Join(dir, "list.netset")
 	writeFile(t, path, "192.0.2.1\n", time.Now())
 	f := newFeed(t, "# empty today\n")
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := NewManager([]Source{
 		{Name: "file", Path: path, Refresh: time.Hour},
 		{Name: "typos", Static: []string{"10.0.0.0/33", "nonsense"}},
@@ -599,8 +560,8 @@ func TestManagerFileRefresh(t *testing.T) {
 	path := filepath.Join(dir, "list.netset")
 	t0 := time.Now().Add(-time.Hour)
 	writeFile(t, path, "192.0.2.1\n", t0)
-	var logs logBuffer
-	m := NewManager([]Source{{Name: "file", Path: path, Refresh: time.Hour}}, Options{Logger: logs.logger()})
+	var logs testkit.Buffer
+	m := NewManager([]Source{{Name: "file", Path: path, Refresh: time.Hour}}, Options{Logger: logs.Logger()})
 	start(t, m)
 
 	before := m.Set()
@@ -642,11 +603,11 @@ func TestManagerProgressLog(t *testing.T) {
 		fmt.Fprintf(&sb, "10.%d.%d.1\n", i/256, i%256)
 	}
 	f := newFeed(t, sb.String())
-	var logs logBuffer
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var logs testkit.Buffer
+	clk := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	// Every reading of the clock is 600 ms later: a slow download.
 	now := func() time.Time { clk.Advance(600 * time.Millisecond); return clk.Now() }
-	m := NewManager([]Source{{Name: "big", URL: f.URL}}, Options{Logger: logs.logger(), Now: now})
+	m := NewManager([]Source{{Name: "big", URL: f.URL}}, Options{Logger: logs.Logger(), Now: now})
 	start(t, m)
 	out := logs.String()
 	if !strings.Contains(out, `msg="loading blocklist" name=big bytes=`) || !strings.Contains(out, "prefixes=") {

@@ -134,9 +134,12 @@
 
   // ask shows a small form for a current code after anchor and runs
   // submit(code); an error stays in the form so the code can be fixed.
-  function ask(anchor, label, submit) {
+  // With password set it asks for the account's password instead, which is
+  // sent as typed.
+  function ask(anchor, label, submit, password) {
     closePrompt();
-    const form = $('code-prompt').content.firstElementChild.cloneNode(true);
+    const template = password ? $('password-prompt') : $('code-prompt');
+    const form = template.content.firstElementChild.cloneNode(true);
     form.querySelector('.prompt-label').textContent = label;
     const input = form.querySelector('input');
     const alert = form.querySelector('.alert');
@@ -144,12 +147,12 @@
     form.querySelector('[data-cancel]').addEventListener('click', closePrompt);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const code = input.value.replace(/\s+/g, '');
-      if (!code) { input.focus(); return; }
+      const value = password ? input.value : input.value.replace(/\s+/g, '');
+      if (!value) { input.focus(); return; }
       ok.disabled = true;
       alert.hidden = true;
       try {
-        await submit(code);
+        await submit(value);
         closePrompt();
       } catch (err) {
         if (err.status === 401) { closePrompt(); signedOut(); return; }
@@ -327,18 +330,29 @@
 
   // --- wiring ------------------------------------------------------------
 
+  // A first authenticator needs more than the session's token: when the
+  // session signed in too long ago, the gateway asks for the password.
   $('enroll-begin').addEventListener('click', async (ev) => {
     const btn = ev.currentTarget;
     btn.disabled = true;
     showError(null);
+    closePrompt();
     try {
       startEnroll(await api('POST', 'totp/begin', {}));
     } catch (err) {
-      if (err.status === 401) signedOut(); else showError(err);
+      if (err.status === 401) signedOut();
+      else if (err.code === 'password_required') askPassword(btn);
+      else showError(err);
     } finally {
       btn.disabled = false;
     }
   });
+
+  function askPassword(anchor) {
+    ask(anchor, 'Your password, to set up two-step verification', async (password) => {
+      startEnroll(await api('POST', 'totp/begin', { password }));
+    }, true);
+  }
 
   $('enroll-cancel').addEventListener('click', () => { load(); });
 

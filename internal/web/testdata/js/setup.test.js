@@ -15,11 +15,12 @@ const ORIGIN = 'https://media.example.com';
 const TOKEN = '0123456789abcdef0123456789abcdef';
 const API = '/jellyfin/jellyguard/api/';
 
-// promptTemplate mirrors <template id="code-prompt">.
-function promptTemplate() {
+// promptTemplate mirrors <template id="code-prompt">, or with type
+// 'password' <template id="password-prompt">.
+function promptTemplate(type = 'text') {
   const form = new El('form', { className: 'prompt stack' });
   const label = new El('label');
-  label.append(new El('span', { className: 'prompt-label' }), new El('input', { type: 'text' }));
+  label.append(new El('span', { className: 'prompt-label' }), new El('input', { type }));
   const row = new El('div', { className: 'row' });
   const cancel = new El('button', { type: 'button' });
   cancel.dataset.cancel = '';
@@ -34,8 +35,12 @@ function json(status, data) {
   return { ok: status >= 200 && status < 300, status, json: async () => data };
 }
 
-// fakeAPI answers like the gateway for one user.
-function fakeAPI({ enrolled = false, serverId = 'srv1' } = {}) {
+// PASSWORD is the user's password in the fake; the space is part of it.
+const PASSWORD = 'open sesame ';
+
+// fakeAPI answers like the gateway for one user. stale: the session signed
+// in too long ago to set up a first authenticator without the password.
+function fakeAPI({ enrolled = false, serverId = 'srv1', stale = false } = {}) {
   const calls = [];
   const state = { enrolled };
   const bad = json(400, { error: 'bad_code', message: "That code didn't work." });
@@ -57,6 +62,12 @@ function fakeAPI({ enrolled = false, serverId = 'srv1' } = {}) {
         });
       case 'POST totp/begin':
         if (state.enrolled && body.code !== '123456') return json(403, { error: 'code_required', message: 'Enter a code.' });
+        if (!state.enrolled && stale && !body.password) {
+          return json(403, { error: 'password_required', message: 'Enter your password to set up two-step verification.' });
+        }
+        if (!state.enrolled && stale && body.password !== PASSWORD) {
+          return json(400, { error: 'bad_password', message: "That password didn't work. Check it and try again." });
+        }
         return json(200, { secret: 'JBSWY3DPEHPK3PXP', uri: 'otpauth://totp/x:alice', qr: 'data:image/svg+xml;base64,PHN2Zy8+' });
       case 'POST totp/confirm':
         return ok(body.code, () => { state.enrolled = true; return json(200, { recoveryCodes: ['aaaa-bbbb', 'cccc-dddd'] }); });
@@ -85,6 +96,7 @@ async function open(api, stored) {
   const page = pageDocument(html);
   page.byId.get('setup').dataset = { base: '/jellyfin', api: API, web: '/jellyfin/web/' };
   page.byId.get('code-prompt').content = promptTemplate();
+  page.byId.get('password-prompt').content = promptTemplate('password');
   const storage = new Map(Object.entries(stored || {}));
   const copied = [];
   vm.runInContext(source, vm.createContext({
@@ -276,4 +288,70 @@ test('asks for a code before new recovery codes, re-enrolling and turning off', 
   await answer('disable', '123456');
   assert.ok(api.calls.some((c) => c.url === API + 'totp/disable'));
   assert.ok(visible('status-off') && visible('enroll'));
+});
+
+test('asks for the password before a first authenticator when the session is old', async () => {
+  const api = fakeAPI({ stale: true });
+  const { $, visible } = await open(api, mine);
+  const begins = () => api.calls.filter((c) => c.url === API + 'totp/begin');
+
+  await $('enroll-begin').click();
+  await settle();
+  assert.deepEqual(begins().map((c) => c.body), [{}], 'the page tries without a password first');
+  assert.ok(!visible('error'), 'asking for the password is no error');
+  assert.ok(!visible('enroll-steps'));
+  const form = $('enroll-begin').parentElement.querySelector('form');
+  assert.ok(form, 'a password prompt opens under the button');
+  assert.match(form.querySelector('.prompt-label').textContent, /password/i);
+  const input = form.querySelector('input');
+  assert.equal(input.type, 'password');
+
+  input.value = 'guess';
+  await form.fire('submit');
+  await settle();
+  assert.deepEqual(begins().at(-1).body, { password: 'guess' });
+  assert.ok(!form.querySelector('.alert').hidden, 'a wrong password is shown in the prompt');
+  assert.match(form.querySelector('.alert').textContent, /password didn't work/);
+  assert.ok(form.parentElement, 'the prompt stays open');
+  assert.ok(!visible('enroll-steps'));
+
+  input.value = '';
+  await form.fire('submit');
+  assert.equal(begins().length, 2, 'an empty password is not sent');
+
+  input.value = PASSWORD;
+  const ev = await form.fire('submit');
+  await settle();
+  assert.ok(ev.defaultPrevented);
+  assert.deepEqual(begins().at(-1).body, { password: PASSWORD }, 'the password is sent as typed');
+  assert.ok(visible('enroll-steps') && !visible('enroll-start'));
+  assert.equal($('secret').textContent, 'JBSW Y3DP EHPK 3PXP');
+  assert.equal(form.parentElement, null, 'the prompt is gone');
+
+  $('confirm-code').value = '123456';
+  await $('confirm-form').fire('submit');
+  assert.ok(visible('codes'));
+});
+
+test('a password prompt can be cancelled and asked again', async () => {
+  const api = fakeAPI({ stale: true });
+  const { $ } = await open(api, mine);
+  await $('enroll-begin').click();
+  await settle();
+  const form = $('enroll-begin').parentElement.querySelector('form');
+  await form.querySelector('[data-cancel]').click();
+  assert.equal(form.parentElement, null, 'cancel closes the prompt');
+  await $('enroll-begin').click();
+  await settle();
+  const again = $('enroll-begin').parentElement.querySelectorAll('form');
+  assert.equal(again.length, 1, 'one prompt at a time');
+});
+
+test('a fresh session sets up without a password prompt', async () => {
+  const api = fakeAPI();
+  const { $, visible } = await open(api, mine);
+  await $('enroll-begin').click();
+  await settle();
+  assert.equal($('enroll-begin').parentElement.querySelector('form'), null);
+  assert.ok(visible('enroll-steps'));
 });

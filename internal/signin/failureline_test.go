@@ -1,8 +1,7 @@
-package gateway
+package signin
 
 import (
 	"bytes"
-	"log/slog"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -15,10 +14,10 @@ var failureLine = regexp.MustCompile(`^time=\S+ level=WARN msg="sign-in failed" 
 
 func TestFailureLineEscapesAttackerText(t *testing.T) {
 	var buf bytes.Buffer
-	fl := newFailureLog(&buf, false, slog.Default())
+	write := NewFailureLine(&buf, false)
 	evil := "alice\" ip=6.6.6.6\ntime=x level=WARN msg=\"sign-in failed\" ip=6.6.6.6 user=\"x"
-	fl.write(failure{ip: netip.MustParseAddr("203.0.113.7"), user: evil, reason: "invalid_credentials", status: 401,
-		client: "Jellyfin Web\r\n", device: `"`})
+	write(Failure{IP: netip.MustParseAddr("203.0.113.7"), User: evil, Reason: "invalid_credentials",
+		Client: "Jellyfin Web\r\n", Device: `"`})
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("attacker text made %d lines: %q", len(lines), buf.String())
@@ -37,8 +36,7 @@ func TestFailureLineEscapesAttackerText(t *testing.T) {
 
 func TestFailureLineJSON(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	newFailureLog(&buf, true, log).write(failure{ip: netip.MustParseAddr("2001:db8::1"), user: "bob\n", reason: "forbidden", status: 403})
+	NewFailureLine(&buf, true)(Failure{IP: netip.MustParseAddr("2001:db8::1"), User: "bob\n", Reason: "forbidden"})
 	if !strings.Contains(buf.String(), `"msg":"sign-in failed","ip":"2001:db8::1","user":"bob\n"`) {
 		t.Fatalf("json line: %s", buf.String())
 	}
