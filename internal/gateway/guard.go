@@ -12,7 +12,6 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
-	"github.com/jellyguard/jellyguard/internal/store"
 )
 
 // tokenKey is the part of Jellyfin's "AccessToken" JSON key that its
@@ -82,8 +81,8 @@ func (p *pooledBody) Close() error {
 func (g *Gateway) reportWithheld(ctx context.Context, sc *scope, body []byte) {
 	g.log.Error("withheld a response that carried an access token", "route", sc.route.Class, "path", sc.route.Path, "ip", sc.client)
 	if g.audit != nil {
-		if _, err := g.audit.Record(ctx, store.AuditEvent{Kind: audit.TokenWithheld, IP: sc.client.String(),
-			Detail: "response of " + strconv.Quote(sc.route.Path) + " carried an access token"}); err != nil {
+		if _, err := g.audit.Write(ctx, audit.Event{Kind: audit.TokenWithheld, IP: sc.client,
+			Note: "response of " + strconv.Quote(sc.route.Path) + " carried an access token"}); err != nil {
 			g.log.Error("writing audit event failed", "err", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -381,8 +382,8 @@ func (t *Table) resolve(ctx context.Context, token string, h Hash, clientIP stri
 // (from the LAN, or inside the schedule) and can name them.
 func (t *Table) refuseOwnerUnknown(ctx context.Context, h Hash, ip string) Verdict {
 	t.log.Warn("refused a token whose owner Jellyfin refuses from this address", "token", h.Short(), "ip", ip)
-	t.audit(ctx, store.AuditEvent{Kind: audit.TokenRejected, IP: ip,
-		Detail: fmt.Sprintf("token %s not issued through the gateway; Jellyfin refuses its owner from this address, so the owner is unknown", h.Short())})
+	t.audit(ctx, audit.Event{Kind: audit.TokenRejected, IP: addrOf(ip), Note: "token " + h.Short() + " not issued through the gateway",
+		Reason: "Jellyfin refuses its owner from this address, so the owner is unknown"})
 	return t.remember(Verdict{Hash: h, Status: Forbidden}, t.opt.NegativeTTL)
 }
 
@@ -402,8 +403,8 @@ func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jell
 	if why := t.refusal(ctx, o.UserID); why != "" {
 		v.Status = Refused
 		t.log.Warn("refused a token the gateway never issued", "token", h.Short(), "user", o.UserName, "ip", ip, "why", why)
-		t.audit(ctx, store.AuditEvent{Kind: audit.TokenRejected, UserID: o.UserID, UserName: o.UserName, IP: ip,
-			Detail: "token not issued through the gateway (" + why + ")"})
+		t.audit(ctx, audit.Event{Kind: audit.TokenRejected, UserID: o.UserID, UserName: o.UserName, IP: addrOf(ip),
+			Note: "token " + h.Short() + " not issued through the gateway", Reason: why})
 		return t.remember(v, t.opt.CacheTTL), nil
 	}
 	st := store.Token{Hash: h, Kind: store.KindSession, UserID: o.UserID, UserName: o.UserName,
@@ -563,8 +564,8 @@ func (t *Table) Revoke(ctx context.Context, h Hash, by string) (store.Token, err
 		return st, fmt.Errorf("revoking token %s: %w", h.Short(), err)
 	}
 	t.markRevoked(h)
-	t.audit(ctx, store.AuditEvent{Kind: audit.TokenRevoked, UserID: st.UserID, UserName: st.UserName,
-		Detail: fmt.Sprintf("token %s revoked by %s", h.Short(), by)})
+	t.audit(ctx, audit.Event{Kind: audit.TokenRevoked, UserID: st.UserID, UserName: st.UserName,
+		Note: "token " + h.Short() + " revoked", By: by})
 	t.logoutInJellyfin(ctx, st)
 	return st, nil
 }
@@ -619,11 +620,11 @@ func (t *Table) Logout(ctx context.Context, token string) {
 	}
 }
 
-func (t *Table) audit(ctx context.Context, ev store.AuditEvent) {
+func (t *Table) audit(ctx context.Context, ev audit.Event) {
 	if t.opt.Audit == nil {
 		return
 	}
-	if _, err := t.opt.Audit.Record(ctx, ev); err != nil {
+	if _, err := t.opt.Audit.Write(ctx, ev); err != nil {
 		t.log.Error("writing audit event failed", "kind", ev.Kind, "err", err)
 	}
 }
@@ -693,4 +694,10 @@ func (t *Table) Watch(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// addrOf parses a client address for the audit trail (zero when empty).
+func addrOf(ip string) netip.Addr {
+	a, _ := netip.ParseAddr(ip)
+	return a
 }
