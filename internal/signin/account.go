@@ -421,11 +421,7 @@ func (s *Service) verifiedUser(ctx context.Context, c Client, code string) (toke
 // code): its next sign-in, from the same address prefix within the approval
 // window, passes without a code.
 func (s *Service) ApproveDevice(ctx context.Context, c Client, code, id string) error {
-	v, err := s.verifiedUser(ctx, c, code)
-	if err != nil {
-		return err
-	}
-	d, err := s.ownDevice(ctx, v.UserID, id)
+	v, d, err := s.verifiedDevice(ctx, c, code, id)
 	if err != nil {
 		return err
 	}
@@ -442,22 +438,23 @@ func (s *Service) ApproveDevice(ctx context.Context, c Client, code, id string) 
 	return nil
 }
 
-func (s *Service) ownDevice(ctx context.Context, userID, id string) (store.Device, error) {
-	d, err := s.opt.Store.Device(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != userID) {
-		return store.Device{}, ErrNotFound
+// verifiedDevice is verifiedUser plus one of that user's devices.
+func (s *Service) verifiedDevice(ctx context.Context, c Client, code, id string) (tokens.Verdict, store.Device, error) {
+	v, err := s.verifiedUser(ctx, c, code)
+	if err != nil {
+		return v, store.Device{}, err
 	}
-	return d, err
+	d, err := s.opt.Store.Device(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != v.UserID) {
+		return v, store.Device{}, ErrNotFound
+	}
+	return v, d, err
 }
 
 // RevokeDevice removes a device; a token it received is revoked too. Like
 // every change on the Setup page it needs a current factor.
 func (s *Service) RevokeDevice(ctx context.Context, c Client, code, id string) error {
-	v, err := s.verifiedUser(ctx, c, code)
-	if err != nil {
-		return err
-	}
-	d, err := s.ownDevice(ctx, v.UserID, id)
+	v, d, err := s.verifiedDevice(ctx, c, code, id)
 	if err != nil {
 		return err
 	}
