@@ -11,6 +11,7 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
@@ -104,6 +105,41 @@ func TestLegacyRouteSharesTheUsersBudget(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", "203.0.113.90")
 		if a := readAnswer(t, e.Do(req)); a.status == http.StatusOK || a.token != "" {
 			t.Fatalf("the legacy route (%s) escaped alice's exhausted budget", id)
+		}
+	}
+}
+
+// TestDisabledAccountAnswersLikeAWrongPassword: Jellyfin answers 403 for a
+// disabled (or locked-out) account whatever the password; through the
+// gateway it is the one wrong-password answer, at every password door.
+func TestDisabledAccountAnswersLikeAWrongPassword(t *testing.T) {
+	e := natEnv(t, nil)
+	if err := e.Fake.UpdatePolicy("bob", func(p *fake.Policy) { p.IsDisabled = true }); err != nil {
+		t.Fatal(err)
+	}
+	right := loginFromAnswer(t, e, "203.0.113.40", "bob", e.Passwords["bob"])
+	wrong := loginFromAnswer(t, e, "203.0.113.41", "carol-unknown", "nope")
+	mustRefuse(t, "a disabled account", right)
+	if right.status != wrong.status || string(right.body) != string(wrong.body) {
+		t.Fatalf("disabled: %d %q; unknown user: %d %q", right.status, right.body, wrong.status, wrong.body)
+	}
+	if lines := e.Logs.Lines(`user="bob" reason=forbidden`); len(lines) != 1 {
+		t.Fatalf("the administrator's failure line should say forbidden: %q", e.Logs.Lines("sign-in failed"))
+	}
+}
+
+// TestGatewayPagesFollowTheUsersNetworks: a session refused for Jellyfin
+// outside its user's networks is refused by the gateway's own API too.
+func TestGatewayPagesFollowTheUsersNetworks(t *testing.T) {
+	e := natEnv(t, nil)
+	tok := loginVia(t, e, "198.51.100.5", "bob")
+	bob, _ := e.Fake.User("bob")
+	if err := e.App.Shield.SetUserNetworks(context.Background(), bob.ID, "bob", []string{"198.51.100.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	for ip, want := range map[string]int{"198.51.100.6": http.StatusOK, "203.0.113.77": http.StatusForbidden} {
+		if s, body := getFrom(t, e, ip, "/jellyguard/api/account", tok); s != want {
+			t.Errorf("account API from %s: %d %s, want %d", ip, s, body, want)
 		}
 	}
 }
