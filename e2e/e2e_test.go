@@ -27,7 +27,7 @@ import (
 
 const (
 	streamSize    = int64(1) << 30 // the emulator's video stream: 1 GiB
-	rssLimit      = 64 << 20       // demo process memory bound while streaming
+	rssGrowth     = 32 << 20       // how much the demo process may grow while streaming
 	rssSampleRate = 100 * time.Millisecond
 )
 
@@ -495,9 +495,11 @@ func TestLargeStreamIsNotBuffered(t *testing.T) {
 	if samples == 0 {
 		t.Errorf("no memory sample was taken while streaming")
 	}
-	if peak >= rssLimit {
-		t.Errorf("demo process VmRSS peaked at %.1f MiB while streaming 1 GiB, want < %d MiB: the stream is being buffered",
-			float64(peak)/(1<<20), rssLimit>>20)
+	// The demo's own size varies (its enrolled user cost slow hashes at
+	// start); what buffering would show is growth while the stream runs.
+	if peak-before >= rssGrowth {
+		t.Errorf("demo process VmRSS grew from %.1f to %.1f MiB while streaming 1 GiB, want less than %d MiB growth: the stream is being buffered",
+			float64(before)/(1<<20), float64(peak)/(1<<20), rssGrowth>>20)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,9 +50,17 @@ type Options struct {
 	// line goes there too. Default os.Stderr.
 	LogWriter io.Writer
 	// Serve builds what serving needs besides the shared parts: the block
-	// lists, the geo policy, the pages and the gateway. Admin commands
-	// leave it off: they serve nobody and fetch no block list.
+	// lists, the geo policy, the pages and the gateway, and takes the data
+	// directory for this process alone (a second serve on it is refused).
+	// Admin commands leave it off: they serve nobody, fetch no block list
+	// and work beside a running gateway.
 	Serve bool
+	// ReadOnly opens an existing data directory without writing to it: no
+	// key file is created, no migration runs, and every write fails, so the
+	// commands that only look work on a read-only data directory. A data
+	// directory that holds no database yet is opened as usual: there is
+	// nothing to read, and creating it loses nothing. Ignored with Serve.
+	ReadOnly bool
 	// Transport replaces the upstream transport (tests, benchmarks).
 	Transport http.RoundTripper
 	// Resolver resolves allowlist host names; nil: the system's.
@@ -91,12 +100,17 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 			err = errors.Join(err, a.Close())
 		}
 	}()
-	if err := a.openData(ctx); err != nil {
+	if o.Serve {
+		if err := a.lockData(); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.openData(ctx, o.ReadOnly && !o.Serve); err != nil {
 		return nil, err
 	}
 	transport := o.Transport
 	if transport == nil && o.Serve {
-		transport = gateway.NewUpstreamTransport()
+		transport = gateway.NewUpstreamTransport(cfg.Limits.UpstreamHeaderTimeout)
 	}
 	if cfg.UpstreamURL != nil {
 		a.Jellyfin = jellyfin.NewClient(cfg.UpstreamURL, cfg.APIKey, &http.Client{Transport: transport, Timeout: jellyfinTimeout})
@@ -112,12 +126,54 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	return a, nil
 }
 
-func (a *App) openData(ctx context.Context) error {
+// lockData takes the data directory for this serving process, before
+// anything in it is opened: two gateways on one SQLite file would each
+// keep their own view of the tokens they released and undo each other's
+// records. The lock goes when Close releases the rest, or with the process.
+func (a *App) lockData() error {
+	l, err := sqlite.LockServe(a.Config.Data, sqlite.Holder{PID: os.Getpid(), Listen: a.Config.Listen, Since: time.Now().UTC()})
+	if errors.Is(err, sqlite.ErrInUse) || errors.Is(err, sqlite.ErrDiskFull) {
+		return err // says what is wrong and what to do
+	}
+	if err != nil {
+		return fmt.Errorf("opening data directory: %w", err)
+	}
+	a.closers = append(a.closers, l.Release)
+	return nil
+}
+
+func (a *App) openData(ctx context.Context, readOnly bool) error {
+	if dbPath := filepath.Join(a.Config.Data, DBFileName); readOnly {
+		if _, err := os.Stat(dbPath); !errors.Is(err, fs.ErrNotExist) {
+			return a.openDataReadOnly(ctx, dbPath)
+		}
+	}
 	var err error
 	if a.Keys, err = secret.LoadOrCreate(a.Config.Data); err != nil {
 		return fmt.Errorf("opening data directory: %w", err)
 	}
 	if a.Store, err = sqlite.Open(ctx, filepath.Join(a.Config.Data, DBFileName), a.Log); err != nil {
+		return fmt.Errorf("opening data directory: %w", err)
+	}
+	a.closers = append(a.closers, a.Store.Close)
+	a.Audit = audit.New(a.Store, a.Keys, a.Log)
+	return nil
+}
+
+// openDataReadOnly opens the key file and the database without creating
+// or changing either. A database without its key file is an error here:
+// what it seals cannot be opened and its audit chain cannot be checked.
+func (a *App) openDataReadOnly(ctx context.Context, dbPath string) error {
+	keyPath := filepath.Join(a.Config.Data, secret.KeyFileName)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("opening data directory: the key file %s is missing beside the database %s; "+
+			"restore it from a backup (or check --data: is this the right directory?)", keyPath, dbPath)
+	}
+	var err error
+	if a.Keys, err = secret.LoadOrCreate(a.Config.Data); err != nil { // it exists: only read
+		return fmt.Errorf("opening data directory: %w", err)
+	}
+	if a.Store, err = sqlite.OpenReadOnly(ctx, dbPath, a.Log); err != nil {
 		return fmt.Errorf("opening data directory: %w", err)
 	}
 	a.closers = append(a.closers, a.Store.Close)
@@ -146,8 +202,8 @@ func (a *App) buildParts(ctx context.Context, o Options) error {
 	if a.Tokens, err = tokens.New(ctx, topts); err != nil {
 		return fmt.Errorf("loading the token table: %w", err)
 	}
-	a.Shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: a.Store, Logger: a.Log,
-		OnBan: a.auditBan, OnWouldBan: a.auditWithheldBan, Resolver: o.Resolver})
+	a.Shield, err = shield.New(ctx, shield.Options{Config: cfg, Store: auditedBans{Store: a.Store, audit: a.Audit},
+		Logger: a.Log, OnWouldBan: a.auditWithheldBan, Resolver: o.Resolver})
 	if err != nil {
 		return fmt.Errorf("loading the shield: %w", err)
 	}
@@ -190,6 +246,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	watch, stop := context.WithCancel(ctx)
 	defer stop()
 	go a.Tokens.Watch(watch, time.Second)
+	go a.Tokens.KeepLogouts(watch, time.Second)
 	go a.Signin.Run(watch)
 	go a.Shield.Watch(watch, time.Second)
 	if a.Gate.Geo != nil {
@@ -208,15 +265,28 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// auditBan records a ban this process set, in the same words whoever set
+// auditedBans is the store as the shield sees it, with every ban stored
+// together with its ban.added event in one transaction: no ban is in force
+// unaudited, and no event names a ban that was never set.
+type auditedBans struct {
+	store.Store
+	audit *audit.Log
+}
+
+// PutBan stores b and its audit event.
+func (s auditedBans) PutBan(ctx context.Context, b store.Ban) error {
+	return s.audit.Commit(ctx, func(w store.Writer) error { return w.PutBan(ctx, b) }, banEvent(b))
+}
+
+// banEvent describes a ban for the audit log, in the same words whoever set
 // it: the shield automatically, the command line or the console by hand.
-func (a *App) auditBan(b store.Ban) {
+func banEvent(b store.Ban) audit.Event {
 	until := "until lifted"
 	if !b.ExpiresAt.IsZero() {
 		until = "until " + b.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")
 	}
 	note := fmt.Sprintf("%s ban (level %d) %s: %s", b.Source, b.Level, until, b.Reason)
-	a.recordNetwork(audit.BanAdded, b.Prefix, note, b.By)
+	return audit.Event{Kind: audit.BanAdded, Network: b.Prefix, Note: note, By: b.By}
 }
 
 // auditWithheldBan records the ban a shared address would have earned, so
@@ -232,9 +302,8 @@ func (a *App) RecordLift(ctx context.Context, p netip.Prefix, by string) {
 
 // recordNetwork writes an event about a network (not one client address).
 func (a *App) recordNetwork(kind audit.Kind, prefix, note, by string) {
-	ev := audit.Event{Kind: kind, Note: note, By: by}.Stored()
-	ev.IP = prefix
-	if _, err := a.Audit.Record(context.Background(), ev); err != nil {
+	ev := audit.Event{Kind: kind, Network: prefix, Note: note, By: by}
+	if _, err := a.Audit.Write(context.Background(), ev); err != nil {
 		a.Log.Error("writing audit event failed", "kind", kind, "err", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
@@ -40,8 +41,8 @@ func New(s store.Store, k *secret.Keys, log *slog.Logger) *Log {
 }
 
 // Record appends ev to the chain and returns it as stored (Seq, Time,
-// PrevHash and Hash filled in). It also logs the event at info level; events
-// never carry secrets, so the line is safe to ship anywhere.
+// PrevHash and Hash filled in), and logs it. An event that records a state
+// change is written with Commit instead, in the change's transaction.
 func (l *Log) Record(ctx context.Context, ev store.AuditEvent) (store.AuditEvent, error) {
 	if ev.Kind == "" {
 		return store.AuditEvent{}, errors.New("recording audit event: no kind")
@@ -50,11 +51,42 @@ func (l *Log) Record(ctx context.Context, ev store.AuditEvent) (store.AuditEvent
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("recording audit event %s: %w", ev.Kind, err)
 	}
-	l.log.LogAttrs(ctx, slog.LevelInfo, "audit event",
-		slog.Int64("seq", stored.Seq), slog.String("kind", string(stored.Kind)),
-		slog.String("user_id", stored.UserID), slog.String("user", stored.UserName),
-		slog.String("ip", stored.IP), slog.String("detail", stored.Detail))
+	l.logEvent(ctx, stored)
 	return stored, nil
+}
+
+// Commit makes a state change and records the events that describe it in
+// one transaction (store.Store.Audited): an acknowledged change always has
+// its events, and an event never describes a change that was not made. If
+// either cannot be written (a full disk), neither is, and the error says
+// so; the caller then treats the change as not made — a sign-in is refused
+// rather than released unaudited. The events are logged once committed.
+func (l *Log) Commit(ctx context.Context, change func(store.Writer) error, events ...Event) error {
+	evs := make([]store.AuditEvent, len(events))
+	kinds := make([]string, len(events))
+	for i, e := range events {
+		if e.Kind == "" {
+			return errors.New("committing an audited change: an event has no kind")
+		}
+		evs[i], kinds[i] = e.Stored(), string(e.Kind)
+	}
+	stored, err := l.store.Audited(ctx, evs, l.chain, change)
+	if err != nil {
+		return fmt.Errorf("committing a change audited as %s: %w", strings.Join(kinds, ", "), err)
+	}
+	for _, ev := range stored {
+		l.logEvent(ctx, ev)
+	}
+	return nil
+}
+
+// logEvent writes a stored event to the log at info level; events never
+// carry secrets, so the line is safe to ship anywhere.
+func (l *Log) logEvent(ctx context.Context, ev store.AuditEvent) {
+	l.log.LogAttrs(ctx, slog.LevelInfo, "audit event",
+		slog.Int64("seq", ev.Seq), slog.String("kind", string(ev.Kind)),
+		slog.String("user_id", ev.UserID), slog.String("user", ev.UserName),
+		slog.String("ip", ev.IP), slog.String("detail", ev.Detail))
 }
 
 // chain is the store.ChainFunc: the MAC over the previous hash and a

@@ -50,6 +50,9 @@ type Event struct {
 	UserID   string
 	UserName string
 	IP       netip.Addr // zero when no client was involved (the command line)
+	// Network is the network, in CIDR form, an event about a network
+	// rather than one client concerns (a ban); stored where IP would be.
+	Network string
 	// Door is where a sign-in came in ("login", "login-page" …).
 	Door string
 	// Client and Device are what the client called itself.
@@ -90,8 +93,11 @@ func (e Event) Detail() string {
 // Stored is the event as the store keeps it.
 func (e Event) Stored() store.AuditEvent {
 	ev := store.AuditEvent{Kind: e.Kind, UserID: e.UserID, UserName: e.UserName, Detail: e.Detail()}
-	if e.IP.IsValid() {
+	switch {
+	case e.IP.IsValid():
 		ev.IP = e.IP.String()
+	case e.Network != "":
+		ev.IP = e.Network
 	}
 	return ev
 }

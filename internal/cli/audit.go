@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +37,9 @@ type auditTailOptions struct {
 	n      int
 	follow bool
 	json   bool
+	user   string
+	kinds  []string
+	since  string
 }
 
 func (a *app) auditTailCommand() *cobra.Command {
@@ -44,47 +51,225 @@ func (a *app) auditTailCommand() *cobra.Command {
 events as they are recorded (checked every second) until Ctrl-C. This works
 while the gateway runs.
 
+Filters pick the events -n counts (and --follow prints):
+
+  --user NAME|ID   events of one user (the name as Jellyfin compares names,
+                   case-insensitively, or the user id)
+  --kind KIND      one kind (signin.failure) or a family (signin: every
+                   signin.* event); repeat it or separate kinds with commas
+  --since WHEN     events from then on: a duration back from now (90m, 24h,
+                   7d) or a time (2026-11-22, "2026-11-22 18:00", RFC 3339),
+                   local time unless it names a zone
+
+The families (a kind's first word):
+  ` + strings.Join(auditFamilies, ", ") + `
+
 With --json each event is one line of JSON (JSON Lines), ready for jq or a
 log shipper.`,
 		Example: `  jellyguard audit tail
   jellyguard audit tail -n 100
+  jellyguard audit tail --user alice --since 24h
+  jellyguard audit tail --kind signin.failure,ban --since 2026-11-22
   jellyguard audit tail --follow --json | jq 'select(.kind == "signin.failure")'`,
 		Args: positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.n < 1 {
 				return usagef("-n must be at least 1")
 			}
-			return a.auditTail(cmd.Context(), o)
+			f, err := newEventFilter(o, time.Now())
+			if err != nil {
+				return err
+			}
+			return a.auditTail(cmd.Context(), o, f)
 		},
 	}
 	c.Flags().IntVarP(&o.n, "lines", "n", 20, "number of events to print")
 	c.Flags().BoolVarP(&o.follow, "follow", "f", false, "keep printing new events until interrupted")
 	c.Flags().BoolVar(&o.json, "json", false, "print one JSON object per event")
+	c.Flags().StringVar(&o.user, "user", "", "only events of this user (name or id)")
+	c.Flags().StringSliceVar(&o.kinds, "kind", nil, "only events of these kinds or families (e.g. signin.failure, ban)")
+	c.Flags().StringVar(&o.since, "since", "", "only events from then on: a duration back (24h, 7d) or a time (2026-11-22 18:00)")
 	return c
 }
 
-func (a *app) auditTail(ctx context.Context, o auditTailOptions) (err error) {
+// auditFamilies are the first words of the audit event kinds: --kind takes
+// one of them for every kind that starts with it. A test keeps the list
+// equal to the kinds package audit defines.
+var auditFamilies = []string{"ban", "browser", "challenge", "config", "device", "factor", "recovery", "signin", "token", "user"}
+
+// eventFilter selects audit events; its zero value selects every event.
+type eventFilter struct {
+	user  string
+	kinds []string // exact kinds, or families ending in "."
+	since time.Time
+}
+
+// newEventFilter checks the filter flags of o; now is the time a --since
+// duration counts back from.
+func newEventFilter(o auditTailOptions, now time.Time) (eventFilter, error) {
+	f := eventFilter{user: strings.TrimSpace(o.user)}
+	if o.user != "" && f.user == "" {
+		return f, usagef("--user: give a user name or id")
+	}
+	for _, k := range o.kinds {
+		k = strings.ToLower(strings.TrimSpace(k))
+		family, _, exact := strings.Cut(k, ".")
+		if !slices.Contains(auditFamilies, family) || (exact && !validKindRest(k[len(family)+1:])) {
+			return f, usagef("--kind %q: not an audit event kind; give a kind such as signin.failure or one of the families %s",
+				k, strings.Join(auditFamilies, ", "))
+		}
+		if !exact {
+			k += "."
+		}
+		f.kinds = append(f.kinds, k)
+	}
+	if o.since != "" {
+		t, err := parseSince(o.since, now)
+		if err != nil {
+			return f, usagef("--since %q: %v", o.since, err)
+		}
+		f.since = t
+	}
+	return f, nil
+}
+
+// validKindRest accepts what follows a family in a kind: lower-case words
+// joined by "_" or ".".
+func validKindRest(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' && r != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// sinceLayouts are the times --since accepts besides RFC 3339, in local
+// time.
+var sinceLayouts = []string{"2006-01-02", "2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05"}
+
+// parseSince reads --since: a duration back from now (Go's units, and d for
+// days), or a time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if d, ok, err := parseAgo(s); ok {
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range sinceLayouts {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New(`give a duration back from now (90m, 24h, 7d) or a time (2026-11-22, "2026-11-22 18:00", 2026-11-22T18:00:00Z)`)
+}
+
+// parseAgo reads a duration such as 90m, 24h or 7d; ok is false when s does
+// not look like a duration at all (so it may be a time).
+func parseAgo(s string) (d time.Duration, ok bool, err error) {
+	if s == "" || (s[0] < '0' || s[0] > '9') && s[0] != '-' && s[0] != '+' {
+		return 0, false, nil
+	}
+	if days, found := strings.CutSuffix(s, "d"); found {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || strings.ContainsAny(days, "eE") {
+			return 0, false, nil
+		}
+		d = time.Duration(n * float64(24*time.Hour))
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, false, nil
+	}
+	if d <= 0 {
+		return 0, true, errors.New("a duration back from now must be positive")
+	}
+	return d, true, nil
+}
+
+// empty reports whether f selects every event.
+func (f eventFilter) empty() bool { return f.user == "" && len(f.kinds) == 0 && f.since.IsZero() }
+
+// match reports whether f selects ev.
+func (f eventFilter) match(ev store.AuditEvent) bool {
+	if f.user != "" && !userMatches(ev.UserName, ev.UserID, f.user) {
+		return false
+	}
+	if !f.since.IsZero() && ev.Time.Before(f.since) {
+		return false
+	}
+	if len(f.kinds) == 0 {
+		return true
+	}
+	kind := string(ev.Kind)
+	for _, k := range f.kinds {
+		if kind == k || strings.HasSuffix(k, ".") && strings.HasPrefix(kind, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) auditTail(ctx context.Context, o auditTailOptions, f eventFilter) (err error) {
 	e, err := a.openData(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, e)
-	events, err := e.audit.Tail(ctx, o.n)
+	events, last, err := newestMatching(ctx, e.audit, o.n, f)
 	if err != nil {
 		return fmt.Errorf("reading the audit log: %w", err)
 	}
-	show := eventPrinter(a.stdout, o.json)
+	show := eventPrinter(a.stdout, o.json, f)
 	if err := show(events); err != nil {
 		return err
 	}
 	if !o.follow {
 		return nil
 	}
-	var last int64
-	if len(events) > 0 {
-		last = events[len(events)-1].Seq
-	}
 	return follow(ctx, e.audit, last, show)
+}
+
+// newestMatching returns the newest n events f selects, oldest first, and
+// the highest seq read, where following starts. Without a filter it reads
+// only those n; with one it reads the log from the start in batches and
+// keeps the last n matches, so memory stays bounded however long the log.
+func newestMatching(ctx context.Context, log *audit.Log, n int, f eventFilter) (_ []store.AuditEvent, last int64, _ error) {
+	if f.empty() {
+		events, err := log.Tail(ctx, n)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(events) > 0 {
+			last = events[len(events)-1].Seq
+		}
+		return events, last, nil
+	}
+	var kept []store.AuditEvent
+	for {
+		batch, err := log.Since(ctx, last, followBatch)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(batch) == 0 {
+			return kept, last, nil
+		}
+		for _, ev := range batch {
+			if f.match(ev) {
+				kept = append(kept, ev)
+			}
+		}
+		if len(kept) > n {
+			kept = append(kept[:0:0], kept[len(kept)-n:]...)
+		}
+		last = batch[len(batch)-1].Seq
+	}
 }
 
 // follow prints the events after seq `last` every followInterval until ctx
@@ -117,11 +302,14 @@ func follow(ctx context.Context, log *audit.Log, last int64, show func([]store.A
 	}
 }
 
-// eventPrinter returns the function that prints a batch of events in the
-// chosen format.
-func eventPrinter(w io.Writer, asJSON bool) func([]store.AuditEvent) error {
+// eventPrinter returns the function that prints the events of a batch
+// that f selects, in the chosen format.
+func eventPrinter(w io.Writer, asJSON bool, f eventFilter) func([]store.AuditEvent) error {
 	return func(events []store.AuditEvent) error {
 		for _, ev := range events {
+			if !f.match(ev) {
+				continue
+			}
 			if err := printEvent(w, ev, asJSON); err != nil {
 				return err
 			}

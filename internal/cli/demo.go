@@ -2,13 +2,17 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +21,8 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
+	"github.com/jellyguard/jellyguard/internal/signin"
+	"github.com/jellyguard/jellyguard/internal/store"
 )
 
 // Files the demo writes into its data directory.
@@ -46,7 +52,12 @@ func (a *app) demoCommand() *cobra.Command {
 		Short: "Run the gateway in front of a built-in Jellyfin emulator",
 		Long: `Try jellyguard without a Jellyfin server: start an in-process Jellyfin
 emulator with a few users and a small library, put the gateway in front of
-it, and print where to open it and how to sign in.
+it, and print where to open it and how to sign in. One demo user, carol,
+already has an authenticator: the banner prints its otpauth:// URI and
+secret (add it to an authenticator app, or run oathtool --totp -b SECRET),
+so the challenge can be tried at once; the others can set one up on the
+Setup page. Loopback is exempt from the shield's bans and throttles, so
+wrong passwords typed on this machine cannot lock anyone out.
 
 Everything listens on 127.0.0.1 unless told otherwise (port 0 picks a free
 port). The data directory is a new temporary directory, deleted when the
@@ -55,9 +66,11 @@ the other commands work against the running demo:
 
   jellyguard token list --config <data>/jellyguard.yaml
 
-With --json the demo prints one line of JSON (the URLs, the data directory,
-the config file and the demo users with their passwords) and nothing else
-on stdout; logs go to stderr. Stop it with Ctrl-C.`,
+With --json the demo prints one line of JSON (the URLs of the gateway, its
+Setup page and the emulator, the data directory, the config file, and the
+demo users with their passwords; carol's entry adds totp_uri, totp_secret
+and recovery_codes) and nothing else on stdout; logs go to stderr. Stop it
+with Ctrl-C.`,
 		Example: `  jellyguard demo
   jellyguard demo --listen 127.0.0.1:0 --json
   jellyguard demo --data ./demo-data --listen 0.0.0.0:8097`,
@@ -107,6 +120,11 @@ func demoDataDir(o demoOptions) (dir string, cleanup io.Closer, err error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("data directory: %w", err)
 		}
+		// The demo writes its config into the data directory before the
+		// gateway takes it: refuse first if another serve is using it.
+		if err := dataInUse(abs); err != nil {
+			return "", nil, err
+		}
 		return abs, closerFunc(func() error { return nil }), nil
 	}
 	dir, err = os.MkdirTemp("", "jellyguard-demo-*")
@@ -124,18 +142,23 @@ func demoDataDir(o demoOptions) (dir string, cleanup io.Closer, err error) {
 // runDemo starts both servers, prints how to use them, and waits.
 func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, dir string, jfLog io.Writer) error {
 	emu, users := fake.NewDemo(fake.Options{Log: jfLog})
+	totpUser, err := addTOTPUser(emu)
+	if err != nil {
+		return err
+	}
+	users = append(users, totpUser)
 	// The gateway runs on this host, so the emulator must trust loopback as
 	// a proxy to see real client addresses, as a real setup would.
 	emu.UpdateNetwork(func(n *fake.NetworkConfig) { n.KnownProxies = []string{"127.0.0.1"} })
 	apiKey := emu.AddAPIKey("jellyguard")
 
-	jfLn, err := listen(ctx, o.jellyfinListen)
+	jfLn, err := listen(ctx, o.jellyfinListen, "--jellyfin-listen")
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	stopEmu := serveEmulator(emu, jfLn)
 	defer stopEmu()
-	gwLn, err := listen(ctx, o.listen)
+	gwLn, err := listen(ctx, o.listen, "--listen")
 	if err != nil {
 		return err
 	}
@@ -145,6 +168,7 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 		Gateway: displayURL(gwLn.Addr()), Jellyfin: displayURL(jfLn.Addr()), Data: dir,
 		Config: filepath.Join(dir, demoConfigFile), temporary: !o.dataGiven,
 	}
+	d.Setup = d.Gateway + demoSetupPath
 	for _, u := range users {
 		d.Users = append(d.Users, demoUser{Name: u.Name, Password: u.Password, Admin: u.Admin})
 	}
@@ -152,7 +176,77 @@ func (a *app) runDemo(ctx context.Context, o demoOptions, base *config.Config, d
 	if err != nil {
 		return err
 	}
+	d.exempt = cfg.Shield.Exempt
+	if err := a.enrollDemoUser(ctx, cfg, &d, emu); err != nil {
+		return err
+	}
 	return a.serveDemo(ctx, cfg, gwLn, d, o.json)
+}
+
+// demoTOTPUser is the demo user who already has an authenticator, so that
+// whoever tries the demo meets the challenge (and the password;code form)
+// without enrolling first. The other demo users have none: they show the
+// way from no second factor to one on the Setup page.
+const demoTOTPUser = "carol"
+
+// demoSetupPath is the gateway's Setup page, where a signed-in user sets up
+// two-step verification.
+const demoSetupPath = "/jellyguard/setup"
+
+// addTOTPUser adds the demo's TOTP user to the emulator, listed on the
+// login screen like alice and bob.
+func addTOTPUser(emu *fake.Server) (fake.DemoUser, error) {
+	password, err := demoPassword()
+	if err != nil {
+		return fake.DemoUser{}, err
+	}
+	u := fake.DemoUser{Name: demoTOTPUser, Password: password}
+	emu.AddUser(u.Name, u.Password, false)
+	emu.SetHidden(u.Name, false)
+	return u, nil
+}
+
+// demoPassword is a random password in groups of five, easy to read off the
+// banner and type.
+func demoPassword() (string, error) {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("drawing a demo password: %w", err)
+	}
+	s := strings.ToLower(base32.StdEncoding.EncodeToString(b))
+	return s[:5] + "-" + s[5:10] + "-" + s[10:15], nil
+}
+
+// enrollDemoUser enrolls the TOTP user's authenticator before the gateway
+// starts, through the sign-in service of the parts built over the demo's
+// data directory — what "jellyguard user totp" does — and adds the
+// secret to the demo's description.
+func (a *app) enrollDemoUser(ctx context.Context, cfg *config.Config, d *demoInfo, emu *fake.Server) (err error) {
+	state, ok := emu.User(demoTOTPUser)
+	if !ok {
+		return fmt.Errorf("the emulator has no user %q", demoTOTPUser)
+	}
+	e, err := a.openEnv(ctx, cfg, true, false)
+	if err != nil {
+		return err
+	}
+	defer closeInto(&err, e)
+	acct := store.Account{UserID: state.ID, UserName: demoTOTPUser, NameFolded: signin.Fold(demoTOTPUser)}
+	en, err := e.parts.Signin.EnrollFromCLI(ctx, acct)
+	if err != nil {
+		return fmt.Errorf("enrolling the demo user %s: %w", demoTOTPUser, err)
+	}
+	u, err := url.Parse(en.URI)
+	if err != nil || u.Query().Get("secret") == "" {
+		return fmt.Errorf("enrolling the demo user %s: no secret in %q", demoTOTPUser, en.URI)
+	}
+	for i := range d.Users {
+		if d.Users[i].Name == demoTOTPUser {
+			d.Users[i].TOTPURI, d.Users[i].TOTPSecret = en.URI, u.Query().Get("secret")
+			d.Users[i].RecoveryCodes = en.RecoveryCodes
+		}
+	}
+	return nil
 }
 
 // serveDemo opens the data directory, starts the gateway, prints the
@@ -262,17 +356,24 @@ func displayURL(addr net.Addr) string {
 // is.
 type demoInfo struct {
 	Gateway   string     `json:"gateway"`
+	Setup     string     `json:"setup"`
 	Jellyfin  string     `json:"jellyfin"`
 	Data      string     `json:"data"`
 	Config    string     `json:"config"`
 	Users     []demoUser `json:"users"`
 	temporary bool
+	exempt    []string // shield.exempt of the demo
 }
 
+// demoUser is a demo account. The TOTP user carries its authenticator:
+// the otpauth URI, its secret and its recovery codes.
 type demoUser struct {
-	Name     string `json:"name"`
-	Password string `json:"password"`
-	Admin    bool   `json:"admin"`
+	Name          string   `json:"name"`
+	Password      string   `json:"password"`
+	Admin         bool     `json:"admin"`
+	TOTPURI       string   `json:"totp_uri,omitempty"`
+	TOTPSecret    string   `json:"totp_secret,omitempty"`
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 }
 
 // banner prints the human-readable start message.
@@ -284,20 +385,40 @@ func (d demoInfo) banner(w io.Writer) error {
 	out := &errWriter{w: w}
 	out.printf("jellyguard demo is running — Jellyfin emulator behind the gateway.\n\n")
 	out.printf("  Open      %s/web/\n", d.Gateway)
+	out.printf("  Setup     %s   (two-step verification: sign in at Open first)\n", d.Setup)
 	out.printf("  Jellyfin  %s   (the emulator itself, unprotected; for comparison)\n", d.Jellyfin)
 	out.printf("  Data      %s\n", data)
 	out.printf("  Config    %s   (for jellyguard token list --config …)\n\n", d.Config)
 	out.printf("  Sign in as:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	users := &errWriter{w: tw}
-	for _, u := range d.Users {
+	var totp *demoUser
+	for i, u := range d.Users {
 		role := ""
-		if u.Admin {
+		switch {
+		case u.Admin:
 			role = "(administrator)"
+		case u.TOTPSecret != "":
+			role, totp = "(has an authenticator)", &d.Users[i]
 		}
 		users.printf("    %s\t%s\tpassword: %s\n", u.Name, role, u.Password)
 	}
 	out.err = errors.Join(out.err, users.err, tw.Flush())
+	if totp != nil {
+		out.printf("\n  %s is asked for a code after the password. Add the authenticator to any app\n", totp.Name)
+		out.printf("  (Aegis, 2FAS, Google Authenticator …) with this URI or the secret:\n")
+		out.printf("    %s\n", totp.TOTPURI)
+		out.printf("    secret  %s\n", totp.TOTPSecret)
+		out.printf("  or print the current code with:  oathtool --totp -b %s\n", totp.TOTPSecret)
+		if len(totp.RecoveryCodes) > 0 {
+			out.printf("  A recovery code (works once instead of a code): %s\n", totp.RecoveryCodes[0])
+		}
+		out.printf("  Apps without a code field take the password, a \";\" and the code: %s;123456\n", totp.Password)
+	}
+	if len(d.exempt) > 0 {
+		out.printf("\n  The shield never bans nor throttles %s in the demo (shield.exempt),\n", strings.Join(d.exempt, ", "))
+		out.printf("  so wrong passwords from this machine cannot lock you out.\n")
+	}
 	out.printf("\n  Try:  curl %s/System/Info/Public\nPress Ctrl-C to stop.\n", d.Gateway)
 	if out.err != nil {
 		return fmt.Errorf("writing the banner: %w", out.err)

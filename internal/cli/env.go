@@ -16,6 +16,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/store/sqlite"
 )
 
 // dbFileName is the SQLite database inside the data directory.
@@ -41,11 +42,26 @@ type env struct {
 	closers []func() error
 }
 
+// readOnlyCommands only look at the data directory. They open it read-only
+// (no migration, no key file created, every write refused), so they work on
+// a read-only data directory — a backup, a snapshot, a read-only mount —
+// and can never change what a running gateway relies on. Keyed by the
+// command path below the root.
+var readOnlyCommands = map[string]bool{
+	"token list":   true,
+	"audit verify": true,
+	"audit tail":   true,
+	"ban list":     true,
+	"user list":    true,
+}
+
 // openEnv builds the logger from cfg.Log and the parts over the data
 // directory (the key file is created on first start); serve adds what
-// serving needs. quiet is for one-shot commands, which report on stdout:
-// their routine info lines (the database schema is ready…) would only bury
-// the answer, so they log warnings and errors unless the level is debug.
+// serving needs, and takes the data directory for itself. quiet is for
+// one-shot commands, which report on stdout: their routine info lines (the
+// database schema is ready…) would only bury the answer, so they log
+// warnings and errors unless the level is debug. The running command
+// decides whether the data directory opens read-only (readOnlyCommands).
 func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet, serve bool) (_ *env, err error) {
 	e := &env{cfg: cfg}
 	defer func() {
@@ -56,8 +72,12 @@ func (a *app) openEnv(ctx context.Context, cfg *config.Config, quiet, serve bool
 	if err := e.openLog(a.stderr, quiet); err != nil {
 		return nil, err
 	}
-	if e.parts, err = parts.Open(ctx, parts.Options{Config: cfg, Logger: e.log, LogWriter: e.logw, Serve: serve}); err != nil {
-		return nil, err
+	o := parts.Options{Config: cfg, Logger: e.log, LogWriter: e.logw, Serve: serve,
+		ReadOnly: !serve && readOnlyCommands[a.command]}
+	if e.parts, err = parts.Open(ctx, o); err != nil {
+		// The key file, the lock file or the database may be what found
+		// the disk full; say so rather than how the write failed.
+		return nil, sqlite.DiskFull(err, cfg.Data)
 	}
 	e.closers = append(e.closers, e.parts.Close)
 	e.store, e.audit = e.parts.Store, e.parts.Audit

@@ -23,6 +23,10 @@ type app struct {
 	cfgErr   error
 	resolved bool
 	warned   bool
+
+	// command is the path of the running command below the root ("token
+	// list"), for what depends on which command runs (readOnlyCommands).
+	command string
 }
 
 func newApp(stdout, stderr io.Writer, getenv func(string) string) *app {
@@ -44,7 +48,9 @@ and can be revoked, and every sign-in is recorded in a tamper-evident audit log.
 Every command reads the same configuration: a YAML file (--config or
 JELLYGUARD_CONFIG), JELLYGUARD_* environment variables, and the flags below,
 in increasing order of precedence. The admin commands (user, token, audit)
-work on the data directory directly, also while the gateway is running.`,
+work on the data directory directly, also while the gateway is running; the
+ones that only look (token list, user list, ban list, audit tail, audit
+verify) also work on a read-only data directory.`,
 		Example: `  # Try it without a Jellyfin server: an emulator behind the gateway
   jellyguard demo
 
@@ -60,6 +66,9 @@ work on the data directory directly, also while the gateway is running.`,
 		SilenceUsage:  true,
 		Args:          noSubcommand,
 		RunE:          showHelp,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			a.command = strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+		},
 
 		SuggestionsMinimumDistance: suggestDistance,
 	}

@@ -42,10 +42,19 @@ func (a *app) tokenListCommand() *cobra.Command {
 digits of the token's SHA-256 hash, which is what token revoke takes; the
 token itself is never shown. STATUS is one of:
 
-  active      a session the gateway lets through
-  revoked     revoked through the gateway; refused
-  logged out  no longer valid in Jellyfin
-  apikey      a Jellyfin API key used by an integration
+  active                  a session the gateway lets through
+  revoked                 revoked through the gateway; refused, and logged
+                          out of Jellyfin (or an API key, which only
+                          Jellyfin's dashboard deletes)
+  revoked, logout pending refused by the gateway, but Jellyfin has not yet
+                          confirmed the logout, so the token still works
+                          there directly; a running gateway keeps trying,
+                          and token revoke of it tries again at once
+  logged out              no longer valid in Jellyfin
+  apikey                  a Jellyfin API key used by an integration
+
+In --json output a pending logout is "status": "revoked" with
+"logout_pending": true.
 
 SOURCE says how the gateway learnt the token: login, quickconnect,
 legacy-login (handed out through the gateway) or resolved (seen in a
@@ -99,7 +108,7 @@ func writeTokenTable(w io.Writer, list []store.Token, o tokenListOptions) error 
 	t := newTable(w, "TOKEN", "USER", "CLIENT", "DEVICE", "IP", "SOURCE", "CREATED", "LAST SEEN", "STATUS")
 	for _, st := range list {
 		t.row(tokens.Hash(st.Hash).Short(), st.UserName, st.Client, st.DeviceName, st.IP, st.Source,
-			formatTime(st.CreatedAt), formatTime(st.LastSeenAt), tokenStatus(st))
+			formatTime(st.CreatedAt), formatTime(st.LastSeenAt), tokenState(st))
 	}
 	return t.Flush()
 }
@@ -127,6 +136,22 @@ func tokenStatus(st store.Token) string {
 	default:
 		return "active"
 	}
+}
+
+// logoutPending reports whether st is revoked but Jellyfin has not yet
+// confirmed its logout: the token is refused by the gateway and still valid
+// in Jellyfin.
+func logoutPending(st store.Token) bool {
+	return st.Revoked() && st.LoggedOutAt.IsZero() && st.Kind == store.KindSession
+}
+
+// tokenState is tokenStatus as the table shows it: a pending logout is told
+// apart from a finished revocation.
+func tokenState(st store.Token) string {
+	if logoutPending(st) {
+		return "revoked, logout pending"
+	}
+	return tokenStatus(st)
 }
 
 // tokensOf keeps the tokens of one user, given by name (as Jellyfin does,
@@ -172,6 +197,8 @@ type tokenJSON struct {
 	LastSeenAt  *time.Time `json:"last_seen"`
 	RevokedAt   *time.Time `json:"revoked"`
 	LoggedOutAt *time.Time `json:"logged_out"`
+	// LogoutPending: revoked, and Jellyfin has not yet confirmed the logout.
+	LogoutPending bool `json:"logout_pending,omitempty"`
 }
 
 func tokensJSON(list []store.Token) []tokenJSON {
@@ -182,7 +209,7 @@ func tokensJSON(list []store.Token) []tokenJSON {
 			UserID: st.UserID, UserName: st.UserName, Admin: st.IsAdmin, DeviceID: st.DeviceID,
 			Client: st.Client, DeviceName: st.DeviceName, IP: st.IP, Source: st.Source,
 			CreatedAt: jsonTime(st.CreatedAt), LastSeenAt: jsonTime(st.LastSeenAt),
-			RevokedAt: jsonTime(st.RevokedAt), LoggedOutAt: jsonTime(st.LoggedOutAt),
+			RevokedAt: jsonTime(st.RevokedAt), LoggedOutAt: jsonTime(st.LoggedOutAt), LogoutPending: logoutPending(st),
 		})
 	}
 	return out

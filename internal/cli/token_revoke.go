@@ -26,8 +26,11 @@ or any prefix of at least 8 that matches exactly one token. --user revokes
 every active token of one user instead (sign them out everywhere).
 
 When an upstream is configured, the tokens are logged out of Jellyfin right
-away; otherwise a running gateway does it within a second or so. Revoking
-works while the gateway runs: it picks the change up by itself.`,
+away; otherwise, or when Jellyfin does not answer, a running gateway does
+it, and keeps trying until Jellyfin confirms (token list shows "revoked,
+logout pending" until then). Revoking a token that is already revoked tries
+its logout again. Revoking works while the gateway runs: it picks the change
+up by itself.`,
 		Example: `  jellyguard token revoke 3f9a1c0e
   jellyguard token revoke 3f9a1c0e5b2d 77d0c4a19e02
   jellyguard token revoke --user alice`,
@@ -101,33 +104,64 @@ func revokeTargets(all []store.Token, hashes []string, user string) ([]store.Tok
 func (e *env) tokenTable(context.Context) (*tokens.Table, error) { return e.parts.Tokens, nil }
 
 // revokeOne revokes st and says what happened, including whether Jellyfin
-// confirmed the logout.
+// confirmed the logout. A token already revoked is not revoked again, but
+// a logout still owed is tried again.
 func (a *app) revokeOne(ctx context.Context, e *env, table *tokens.Table, st store.Token) error {
 	h := tokens.Hash(st.Hash)
 	if st.Revoked() {
-		_, err := fmt.Fprintf(a.stdout, "%s (%s) was already revoked on %s.\n", h.Short(), describeToken(st), formatTime(st.RevokedAt))
+		_, err := fmt.Fprintf(a.stdout, "%s (%s) was already revoked on %s; %s.\n", h.Short(), describeToken(st),
+			formatTime(st.RevokedAt), a.retryOutcome(ctx, e, table, st))
 		return err
 	}
-	if _, err := table.Revoke(ctx, h, revokedBy); err != nil {
+	after, err := table.Revoke(ctx, h, revokedBy)
+	if err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(a.stdout, "Revoked %s (%s); %s.\n", h.Short(), describeToken(st), a.logoutOutcome(ctx, e, st))
+	_, err = fmt.Fprintf(a.stdout, "Revoked %s (%s); %s.\n", h.Short(), describeToken(st), logoutOutcome(e, table, after))
 	return err
 }
 
-// logoutOutcome tells whether the revoked token is also gone from Jellyfin.
-func (a *app) logoutOutcome(ctx context.Context, e *env, before store.Token) string {
+// apiKeyNote is what revoking an API key leaves to do: Jellyfin has no
+// logout for keys.
+const apiKeyNote = "the gateway refuses it; delete it in Jellyfin too (Dashboard → API Keys)"
+
+// logoutOutcome tells whether a token just revoked is also gone from
+// Jellyfin.
+func logoutOutcome(e *env, table *tokens.Table, after store.Token) string {
 	switch {
-	case before.Kind == store.KindAPIKey:
-		return "the gateway refuses it; delete it in Jellyfin too (Dashboard → API Keys)"
-	case !before.LoggedOutAt.IsZero():
-		return "it was already logged out of Jellyfin"
+	case after.Kind == store.KindAPIKey:
+		return apiKeyNote
+	case !after.LoggedOutAt.IsZero():
+		return "logged out of Jellyfin"
 	case e.cfg.UpstreamURL == nil:
 		return "no upstream is configured here, so a running gateway will log it out of Jellyfin"
 	}
-	after, err := e.store.Token(ctx, before.Hash)
-	if err == nil && !after.LoggedOutAt.IsZero() {
-		return "logged out of Jellyfin"
+	return notConfirmed(table.LogoutError(tokens.Hash(after.Hash)))
+}
+
+// retryOutcome tries the logout of a token revoked earlier, if it is still
+// owed, and tells the result.
+func (a *app) retryOutcome(ctx context.Context, e *env, table *tokens.Table, st store.Token) string {
+	switch {
+	case st.Kind == store.KindAPIKey:
+		return apiKeyNote
+	case !st.LoggedOutAt.IsZero():
+		return "it is logged out of Jellyfin"
+	case e.cfg.UpstreamURL == nil:
+		return "its logout from Jellyfin is still pending: a running gateway will do it, or give --upstream to try now"
 	}
-	return "Jellyfin did not confirm the logout (see the log); the gateway refuses the token regardless"
+	if _, err := table.RetryLogout(ctx, tokens.Hash(st.Hash)); err != nil {
+		return notConfirmed(err)
+	}
+	return "its logout was still pending, and Jellyfin has now confirmed it"
+}
+
+// notConfirmed says that Jellyfin did not confirm a logout, and why.
+func notConfirmed(err error) string {
+	why := ""
+	if err != nil {
+		why = " (" + cell(err.Error()) + ")"
+	}
+	return "Jellyfin did not confirm the logout" + why + "; the gateway refuses the token regardless, " +
+		"a running gateway keeps trying, and running this command again tries now"
 }

@@ -44,7 +44,7 @@ func openStore(t *testing.T, dir string) *sqlite.Store {
 	return st
 }
 
-var otpauthURI = regexp.MustCompile(`^otpauth://totp/jellyguard:Alice\?.*secret=[A-Z2-7]{32}`)
+var otpauthURI = regexp.MustCompile(`^otpauth://totp/[^:/?]+:Alice\?.*secret=[A-Z2-7]{32}`)
 
 func TestUserTOTPEnrollsAndPrintsURIAndCodes(t *testing.T) {
 	dir := t.TempDir()

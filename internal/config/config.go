@@ -101,8 +101,10 @@ type TokensConfig struct {
 
 // TwoFactorConfig controls the second factor.
 type TwoFactorConfig struct {
-	// Issuer is the name authenticator apps show beside the code. Default
-	// "jellyguard".
+	// Issuer is the name authenticator apps list the account under. Empty
+	// (the default) means Jellyfin's server name, which is what people call
+	// their server; "Jellyfin" when Jellyfin cannot be asked. A name given
+	// here always wins.
 	Issuer string `yaml:"issuer"`
 	// Require is who must use a second factor: "none" (only users who
 	// enrolled; default), "admins" (administrators too) or "all".
@@ -248,6 +250,12 @@ type LimitsConfig struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// UpstreamHeaderTimeout bounds how long Jellyfin may take to start
+	// answering (its status line and headers); past it the client gets 504
+	// and a page saying Jellyfin is not answering, instead of waiting as
+	// long as it cares to. An answer that has started is never cut: a
+	// stream may run for hours. Default 60s.
+	UpstreamHeaderTimeout time.Duration `yaml:"upstream_header_timeout"`
 }
 
 // LogConfig controls logging.

@@ -58,8 +58,8 @@ tokens:
   resolve_per_minute: 30
 
 two_factor:
-  # Name authenticator apps show beside the code.
-  issuer: "jellyguard"
+  # Name authenticator apps list the account under; empty: Jellyfin's server name.
+  issuer: ""
   # Who must use a second factor: none (only users who enrolled), admins, all.
   require: "none"
   # How long a user who must enroll may still sign in (and is sent to Setup).
@@ -145,6 +145,9 @@ limits:
   read_header_timeout: 10s
   # Keep-alive connections idle this long are closed.
   idle_timeout: 2m
+  # Time Jellyfin may take to start answering; past it the client gets 504 and a page
+  # saying Jellyfin is not answering. An answer that has started (a stream) is never cut.
+  upstream_header_timeout: 60s
 
 log:
   # debug, info, warn or error.

@@ -29,7 +29,7 @@ func Default() Config {
 			ResolvePerMinute: 30,
 		},
 		TwoFactor: TwoFactorConfig{
-			Issuer:            "jellyguard",
+			Issuer:            "", // Jellyfin's server name
 			Require:           "none",
 			GracePeriod:       7 * 24 * time.Hour,
 			ChallengeTTL:      5 * time.Minute,
@@ -59,6 +59,9 @@ func Default() Config {
 			HeaderBytes:       64 * KiB,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
+			// Long enough for a slow library scan or a cold disk to spin
+			// up, short enough that a hung Jellyfin is reported.
+			UpstreamHeaderTimeout: 60 * time.Second,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}

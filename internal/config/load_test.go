@@ -165,7 +165,7 @@ func TestLoadFull(t *testing.T) {
 		Shield: Default().Shield,
 		Limits: LimitsConfig{
 			LoginBody: 32 * KiB, GatewayBody: 2 * MB, HeaderBytes: 16 * KiB,
-			ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second,
+			ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second, UpstreamHeaderTimeout: 45 * time.Second,
 		},
 		Log:             LogConfig{Level: "debug", Format: "json", File: "/var/log/jellyguard.log"},
 		UpstreamURL:     c.UpstreamURL,

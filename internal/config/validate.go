@@ -169,8 +169,8 @@ func (v *validator) checkTokens() {
 
 func (v *validator) checkTwoFactor() {
 	t := &v.c.TwoFactor
-	if strings.TrimSpace(t.Issuer) == "" || strings.ContainsAny(t.Issuer, ":") {
-		v.failf("two_factor.issuer", "%q must be a non-empty name without ':'", t.Issuer)
+	if t.Issuer != "" && (strings.TrimSpace(t.Issuer) == "" || strings.ContainsAny(t.Issuer, ":")) {
+		v.failf("two_factor.issuer", "%q must be a name without ':', or empty for Jellyfin's server name", t.Issuer)
 	}
 	switch t.Require = strings.ToLower(t.Require); t.Require {
 	case "none", "admins", "all":
@@ -354,6 +354,7 @@ func (v *validator) checkLimits() {
 	v.positiveSize("limits.header_bytes", l.HeaderBytes)
 	v.positiveDuration("limits.read_header_timeout", l.ReadHeaderTimeout)
 	v.positiveDuration("limits.idle_timeout", l.IdleTimeout)
+	v.positiveDuration("limits.upstream_header_timeout", l.UpstreamHeaderTimeout)
 }
 
 func (v *validator) positiveDuration(key string, d time.Duration) {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -71,7 +72,7 @@ func TestValidate(t *testing.T) {
 		{name: "zero and negative", change: func(c *Config) {
 			c.Tokens.CacheTTL, c.Tokens.NegativeCacheTTL, c.Tokens.ResolvePerMinute = 0, -1, 0
 			c.Limits.LoginBody, c.Limits.GatewayBody, c.Limits.HeaderBytes = 0, -1, 0
-			c.Limits.ReadHeaderTimeout, c.Limits.IdleTimeout = 0, 0
+			c.Limits.ReadHeaderTimeout, c.Limits.IdleTimeout, c.Limits.UpstreamHeaderTimeout = 0, 0, -time.Second
 		}, want: strings.Join([]string{
 			`tokens.cache_ttl: must be greater than 0 (got 0s)`,
 			`tokens.negative_cache_ttl: must be greater than 0 (got -1ns)`,
@@ -81,6 +82,7 @@ func TestValidate(t *testing.T) {
 			`limits.header_bytes: must be greater than 0 (got 0B)`,
 			`limits.read_header_timeout: must be greater than 0 (got 0s)`,
 			`limits.idle_timeout: must be greater than 0 (got 0s)`,
+			`limits.upstream_header_timeout: must be greater than 0 (got -1s)`,
 		}, "\n")},
 		{name: "log case folded", change: func(c *Config) { c.Log.Level, c.Log.Format = "WARN", "Json" },
 			check: func(t *testing.T, c *Config) {

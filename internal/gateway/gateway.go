@@ -73,7 +73,7 @@ func New(o Options) (*Gateway, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Transport == nil {
-		o.Transport = NewUpstreamTransport()
+		o.Transport = NewUpstreamTransport(cfg.Limits.UpstreamHeaderTimeout)
 	}
 	g := &Gateway{
 		cfg:     cfg,

@@ -98,6 +98,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request, sc *scope) 
 	switch out.Action {
 	case signin.Release:
 		g.recent.touch(sc.client, time.Now()) // media right after sign-in may come without the token
+		g.pointToSetup(w, a, out)
 		fw.answer.writeTo(w)
 	case signin.Challenge:
 		w.Header().Set(challengeHeader, out.ChallengePath)
@@ -174,6 +175,11 @@ func (f *loginForward) authenticate(ctx context.Context, password string) (jelly
 	req.Header.Del("Content-Length")
 	f.answer = &capturedAnswer{header: http.Header{}, limit: maxLoginResponse}
 	f.g.proxy.ServeHTTP(f.answer, req)
+	if f.answer.status == 0 {
+		// The proxy gave up without an answer (the sign-in was cancelled
+		// while Jellyfin had not answered): never pass on an empty 502.
+		writeUnreachable(f.answer, req, http.StatusBadGateway)
+	}
 	return f.g.readLoginAnswer(ctx, f.sc, f.answer)
 }
 

@@ -102,7 +102,7 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope,
 		seen[c.Token] = struct{}{}
 		v, err := g.tokens.Check(r.Context(), c.Token, limitKey, sc.clientIP)
 		if err != nil {
-			g.refuseUnresolved(w, sc, v, err)
+			g.refuseUnresolved(w, r, sc, v, err)
 			return false
 		}
 		if !v.Status.Passes() {
@@ -120,7 +120,7 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope,
 		// comma-joined repeat): check it too.
 		v, err := g.tokens.Check(r.Context(), info.Token, limitKey, sc.clientIP)
 		if err != nil || !v.Status.Passes() {
-			g.refuseUnresolved(w, sc, v, err)
+			g.refuseUnresolved(w, r, sc, v, err)
 			return false
 		}
 		sc.identity, sc.hasToken = v, true
@@ -132,13 +132,13 @@ func (g *Gateway) checkTokens(w http.ResponseWriter, r *http.Request, sc *scope,
 	return true
 }
 
-func (g *Gateway) refuseUnresolved(w http.ResponseWriter, sc *scope, v tokens.Verdict, err error) {
+func (g *Gateway) refuseUnresolved(w http.ResponseWriter, r *http.Request, sc *scope, v tokens.Verdict, err error) {
 	switch {
 	case errors.Is(err, tokens.ErrResolveLimit):
 		g.log.Warn("too many unknown tokens", "ip", sc.client)
 		w.WriteHeader(http.StatusUnauthorized)
 	case err != nil:
-		w.WriteHeader(http.StatusServiceUnavailable)
+		writeUnreachable(w, r, http.StatusServiceUnavailable)
 	default:
 		g.log.Info("refused a token", "token", v.Hash.Short(), "status", v.Status, "ip", sc.client)
 		w.WriteHeader(http.StatusUnauthorized)

@@ -21,8 +21,12 @@ const copyBufferSize = 64 << 10
 // NewUpstreamTransport is tuned for one upstream under many clients: enough
 // idle connections that each request does not pay a new TCP handshake, large
 // buffers, and no transparent compression (the proxy must pass bodies
-// through byte for byte).
-func NewUpstreamTransport() *http.Transport {
+// through byte for byte). headerTimeout (limits.upstream_header_timeout;
+// 0: none) bounds how long Jellyfin may take to start answering, so a
+// Jellyfin that accepts connections but never answers cannot hold clients
+// for ever; it stops counting once the headers are in, so a stream that
+// has started is never cut.
+func NewUpstreamTransport(headerTimeout time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -30,6 +34,7 @@ func NewUpstreamTransport() *http.Transport {
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: headerTimeout,
 		DisableCompression:    true,
 		WriteBufferSize:       copyBufferSize,
 		ReadBufferSize:        copyBufferSize,
@@ -123,6 +128,11 @@ func (g *Gateway) guarded(c jellyfin.Class) bool {
 
 func (g *Gateway) modifyResponse(resp *http.Response) error {
 	sc := scopeFrom(resp.Request.Context())
+	if fillEmptyFailure(resp) {
+		g.log.Warn("Jellyfin answered with an empty error; told the client it is unreachable",
+			"status", resp.StatusCode, "route", sc.route.Class, "ip", sc.client)
+		return nil
+	}
 	ok := resp.StatusCode/100 == 2
 	switch {
 	case sc.route.Class.IsLogin():
@@ -157,9 +167,13 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled):
 		// The client went away, or its token was revoked: nothing to say.
 	default:
+		// Jellyfin could not be reached, broke off, or took longer than
+		// limits.upstream_header_timeout to start answering: the client
+		// hears so, in a form it reads, instead of an empty error.
 		sc := scopeFrom(r.Context())
-		g.log.Warn("upstream request failed", "route", sc.route.Class, "ip", sc.client, "err", err)
-		w.WriteHeader(http.StatusBadGateway)
+		status := upstreamStatus(err)
+		g.log.Warn("Jellyfin did not answer", "status", status, "route", sc.route.Class, "ip", sc.client, "err", err)
+		writeUnreachable(w, r, status)
 	}
 }
 

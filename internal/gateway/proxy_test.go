@@ -77,6 +77,9 @@ func TestSlowStreamsAreNeverCut(t *testing.T) {
 	e := testutil.Start(t, testutil.Options{Upstream: upstream, NoAPIKey: true, Configure: func(c *config.Config) {
 		c.Limits.ReadHeaderTimeout = 300 * time.Millisecond
 		c.Limits.IdleTimeout = 300 * time.Millisecond
+		// The stream runs far longer than Jellyfin may take to start
+		// answering: that bound must not cut it.
+		c.Limits.UpstreamHeaderTimeout = 300 * time.Millisecond
 	}})
 	resp := e.Do(e.RawRequest("GET", "/Videos/1/stream", nil))
 	defer func() { _ = resp.Body.Close() }()

@@ -7,12 +7,30 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jellyguard/jellyguard/internal/signin"
+	"github.com/jellyguard/jellyguard/internal/web"
 )
 
 // maxIndex bounds the jellyfin-web index.html the gateway rewrites.
 const maxIndex = 2 << 20
+
+// setupHeader tells the injected script, on a released jellyfin-web
+// sign-in, that the user must set up a second factor and where.
+const setupHeader = "X-Jellyguard-Setup"
+
+// pointToSetup sends jellyfin-web to the Setup page after a sign-in
+// released on the grace period: the user must set up a second factor
+// before it runs out, and without this nothing in Jellyfin would say so.
+// Other clients get Jellyfin's answer untouched.
+func (g *Gateway) pointToSetup(w http.ResponseWriter, a signin.Attempt, out signin.Outcome) {
+	if a.Client.Web && slices.Contains(out.Factors, signin.FactorGrace) {
+		w.Header().Set(setupHeader, web.SetupPath(g.cfg.BaseURL))
+	}
+}
 
 // injectScript adds the gateway's script to jellyfin-web's index.html, so
 // the web client can be sent to the challenge page. The page's own headers

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jellyguard/jellyguard/internal/audit"
 	"github.com/jellyguard/jellyguard/internal/factor/recovery"
@@ -44,8 +47,9 @@ type DeviceInfo struct {
 	CreatedAt                         time.Time
 }
 
-// Enrollment is a TOTP secret being set up.
-type Enrollment struct{ Secret, URI, QRSVG string }
+// Enrollment is a TOTP secret being set up. Issuer is the name the
+// authenticator app lists the account under.
+type Enrollment struct{ Secret, URI, QRSVG, Issuer string }
 
 // Errors of setting up a first authenticator.
 var (
@@ -141,7 +145,8 @@ func (s *Service) BeginTOTP(ctx context.Context, c Client, code, password string
 	} else if err := s.knowsPassword(ctx, v, c, password); err != nil {
 		return Enrollment{}, err
 	}
-	key, err := totp.Generate(s.tf.Issuer, v.UserName)
+	issuer := s.issuer(ctx)
+	key, err := totp.Generate(issuer, v.UserName)
 	if err != nil {
 		return Enrollment{}, fmt.Errorf("generating TOTP secret: %w", err)
 	}
@@ -157,7 +162,81 @@ func (s *Service) BeginTOTP(ctx context.Context, c Client, code, password string
 	if err := s.opt.Store.PutPendingEnrollment(ctx, p); err != nil {
 		return Enrollment{}, fmt.Errorf("storing pending enrollment: %w", err)
 	}
-	return Enrollment{Secret: key.Secret, URI: key.URI, QRSVG: qr}, nil
+	return Enrollment{Secret: key.Secret, URI: key.URI, QRSVG: qr, Issuer: issuer}, nil
+}
+
+// DefaultIssuer is the issuer when two_factor.issuer is empty and Jellyfin
+// cannot be asked for its server name.
+const DefaultIssuer = "Jellyfin"
+
+const (
+	// issuerFresh is how long Jellyfin's server name is used before it is
+	// asked again: an admin who renames the server sees the new name in
+	// the next enrollment without a restart.
+	issuerFresh = 10 * time.Minute
+	// issuerRetry is how soon a failed lookup is tried again.
+	issuerRetry = time.Minute
+	// issuerWait bounds one lookup: an enrollment must not hang on it.
+	issuerWait = 3 * time.Second
+)
+
+// issuerCache keeps Jellyfin's server name for the issuer.
+type issuerCache struct {
+	mu      sync.Mutex
+	name    string // "" until a lookup succeeded
+	checked time.Time
+}
+
+// issuer is the name authenticator apps list the account under: the
+// configured two_factor.issuer, or else Jellyfin's server name, which is
+// what people call their server (its ServerName in /System/Info/Public,
+// asked at most every issuerFresh), or else DefaultIssuer when Jellyfin
+// cannot be asked. A name that never answered is not cached for long, so
+// a Jellyfin that was down at the first enrollment is asked again soon.
+func (s *Service) issuer(ctx context.Context) string {
+	if s.tf.Issuer != "" {
+		return s.tf.Issuer
+	}
+	c := &s.issuers
+	now := s.now()
+	c.mu.Lock()
+	name, checked := c.name, c.checked
+	c.mu.Unlock()
+	fresh := issuerRetry
+	if name != "" {
+		fresh = issuerFresh
+	}
+	if !checked.IsZero() && now.Sub(checked) < fresh {
+		return cmp.Or(name, DefaultIssuer)
+	}
+	if s.opt.Jellyfin != nil {
+		lctx, cancel := context.WithTimeout(ctx, issuerWait)
+		info, err := s.opt.Jellyfin.PublicInfo(lctx)
+		cancel()
+		if err == nil {
+			name = issuerName(info.ServerName)
+		} else {
+			s.log.Warn("asking Jellyfin for its server name failed; the authenticator app lists the account under "+
+				cmp.Or(name, DefaultIssuer), "err", err)
+		}
+	}
+	c.mu.Lock()
+	c.name, c.checked = name, now
+	c.mu.Unlock()
+	return cmp.Or(name, DefaultIssuer)
+}
+
+// issuerName turns a server name into an issuer: a colon would split the
+// otpauth label (and two_factor.issuer refuses one), control characters
+// have no place in an app's list, and runs of white space are one space.
+func issuerName(serverName string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r == ':' || unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, serverName)
+	return strings.Join(strings.Fields(clean), " ")
 }
 
 // pendingAAD binds a sealed pending secret to its user: a row moved to
@@ -310,97 +389,153 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, code string) ([]str
 		return nil, ErrBadCode
 	}
 	first := !s.isEnrolled(ctx, v.UserID)
-	codes, err := s.enroll(ctx, v.UserID, v.UserName, string(secretKey), step)
+	note := "authenticator re-enrolled"
+	if first {
+		note = "authenticator enrolled"
+	}
+	codes, err := s.enroll(ctx, enrollment{userID: v.UserID, userName: v.UserName, secret: string(secretKey),
+		usedStep: step, pending: true, event: audit.Event{Kind: audit.FactorEnrolled, UserID: v.UserID,
+			UserName: v.UserName, IP: c.IP, Note: note}})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.opt.Store.DeletePendingEnrollment(ctx, v.UserID); err != nil {
-		// The enrollment is stored; the leftover expires on its own.
-		s.log.Warn("deleting a confirmed pending enrollment failed", "user", v.UserName, "err", err)
+	if first {
+		s.noteFirstEnrollment(ctx, v.UserID, v.UserName, c)
 	}
-	s.noteEnrollment(ctx, v.UserID, v.UserName, first, c)
 	return codes, nil
 }
 
-// enroll stores a confirmed TOTP secret and fresh recovery codes.
-func (s *Service) enroll(ctx context.Context, userID, userName, secretKey string, usedStep int64) ([]string, error) {
-	sealed, err := s.opt.Keys.Seal([]byte(secretKey), totpAAD(userID))
+// enrollment is a confirmed TOTP secret to store, with what goes with it.
+type enrollment struct {
+	userID, userName string
+	secret           string
+	// usedStep is the time step of the code that confirmed the secret,
+	// never to be accepted again; -1 when no code did (the command line).
+	usedStep int64
+	// pending: the enrollment completes a pending one, deleted with it.
+	pending bool
+	event   audit.Event
+}
+
+// enroll stores a confirmed TOTP secret and fresh recovery codes, and
+// returns the codes. The secret is sealed and the codes slowly hashed
+// first; then one transaction stores the enrollment, its used step, the
+// codes and the audit event (and deletes the pending enrollment), so an
+// interruption at any moment leaves either the old factor and codes or
+// the new ones, never the new secret beside the old codes.
+func (s *Service) enroll(ctx context.Context, e enrollment) ([]string, error) {
+	sealed, err := s.opt.Keys.Seal([]byte(e.secret), totpAAD(e.userID))
 	if err != nil {
 		return nil, fmt.Errorf("sealing TOTP secret: %w", err)
 	}
-	now := s.now()
-	t := store.TOTP{UserID: userID, UserName: userName, Sealed: sealed, Confirmed: true, CreatedAt: now, ConfirmedAt: now}
-	if err := s.opt.Store.PutTOTP(ctx, t); err != nil {
-		return nil, fmt.Errorf("storing enrollment: %w", err)
-	}
-	if usedStep >= 0 {
-		if _, err := s.opt.Store.UseTOTPStep(ctx, userID, usedStep); err != nil {
-			return nil, fmt.Errorf("recording TOTP step: %w", err)
-		}
-	}
-	s.forgetEnrollment(userID)
-	return s.newRecoveryCodes(ctx, userID)
-}
-
-func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	codes, err := recovery.Generate(RecoveryCodeCount)
+	codes, recs, err := s.newRecoveryCodes(ctx, e.userID)
 	if err != nil {
 		return nil, err
+	}
+	now := s.now()
+	t := store.TOTP{UserID: e.userID, UserName: e.userName, Sealed: sealed, Confirmed: true, CreatedAt: now, ConfirmedAt: now}
+	err = s.commit(ctx, func(w store.Writer) error {
+		if err := w.PutTOTP(ctx, t); err != nil {
+			return err
+		}
+		if e.usedStep >= 0 {
+			if _, err := w.UseTOTPStep(ctx, e.userID, e.usedStep); err != nil {
+				return err
+			}
+		}
+		if err := w.ReplaceRecoveryCodes(ctx, e.userID, recs); err != nil {
+			return err
+		}
+		if e.pending {
+			return w.DeletePendingEnrollment(ctx, e.userID)
+		}
+		return nil
+	}, e.event)
+	if err != nil {
+		return nil, fmt.Errorf("storing the enrollment of %s: %w", e.userName, err)
+	}
+	s.forgetEnrollment(e.userID)
+	return codes, nil
+}
+
+// newRecoveryCodes makes a fresh set of recovery codes and their slow
+// hashes, before any transaction: hashing takes long, and a transaction
+// holds every other writer up.
+func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string, []store.RecoveryCode, error) {
+	codes, err := recovery.Generate(RecoveryCodeCount)
+	if err != nil {
+		return nil, nil, err
 	}
 	recs := make([]store.RecoveryCode, len(codes))
 	for i, code := range codes {
 		h, err := s.hash.Hash(ctx, userID, code)
 		if err != nil {
-			return nil, fmt.Errorf("hashing recovery code: %w", err)
+			return nil, nil, fmt.Errorf("hashing recovery code: %w", err)
 		}
 		recs[i] = store.RecoveryCode{UserID: userID, Hint: recovery.Hint(code), Hash: h}
 	}
-	if err := s.opt.Store.ReplaceRecoveryCodes(ctx, userID, recs); err != nil {
-		return nil, fmt.Errorf("storing recovery codes: %w", err)
-	}
-	return codes, nil
+	return codes, recs, nil
 }
 
-func (s *Service) noteEnrollment(ctx context.Context, userID, userName string, first bool, c Client) {
-	detail := "authenticator re-enrolled"
-	if first {
-		detail = "authenticator enrolled"
-		if n := s.needOf(ctx, userID, false); n.account.FirstSeenAt.Add(s.tf.GracePeriod).After(s.now()) {
-			// Notifications come later; the log line and the audit trail
-			// tell the user and the admin now.
-			s.log.Warn("first second-factor enrollment", "user", userName, "ip", c.IP)
-		}
+// commit stores a change together with its audit events in one
+// transaction (audit.Log.Commit). Without an audit log the change still
+// commits whole.
+func (s *Service) commit(ctx context.Context, change func(store.Writer) error, events ...audit.Event) error {
+	if s.opt.Audit == nil {
+		_, err := s.opt.Store.Audited(ctx, nil, nil, change)
+		return err
 	}
-	s.record(ctx, audit.Event{Kind: audit.FactorEnrolled, UserID: userID, UserName: userName, IP: c.IP, Note: detail})
+	return s.opt.Audit.Commit(ctx, change, events...)
+}
+
+// noteFirstEnrollment logs a user's first factor set up while the account
+// is still new to the gateway.
+func (s *Service) noteFirstEnrollment(ctx context.Context, userID, userName string, c Client) {
+	if n := s.needOf(ctx, userID, false); n.account.FirstSeenAt.Add(s.tf.GracePeriod).After(s.now()) {
+		// Notifications come later; the log line and the audit trail
+		// tell the user and the admin now.
+		s.log.Warn("first second-factor enrollment", "user", userName, "ip", c.IP)
+	}
 }
 
 // RegenerateRecovery replaces the recovery codes (needs a current code).
+// The new codes are hashed first; the codes and the audit event are then
+// stored in one transaction.
 func (s *Service) RegenerateRecovery(ctx context.Context, c Client, code string) ([]string, error) {
 	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return nil, err
 	}
-	codes, err := s.newRecoveryCodes(ctx, v.UserID)
-	if err == nil {
-		s.record(ctx, audit.Event{Kind: audit.RecoveryRenewed, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
+	codes, recs, err := s.newRecoveryCodes(ctx, v.UserID)
+	if err != nil {
+		return nil, err
 	}
-	return codes, err
+	err = s.commit(ctx, func(w store.Writer) error { return w.ReplaceRecoveryCodes(ctx, v.UserID, recs) },
+		audit.Event{Kind: audit.RecoveryRenewed, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
+	if err != nil {
+		return nil, fmt.Errorf("storing new recovery codes: %w", err)
+	}
+	return codes, nil
 }
 
-// DisableTOTP removes the user's second factor (needs a current code).
+// DisableTOTP removes the user's second factor (needs a current code): the
+// authenticator, the recovery codes and the audit event in one
+// transaction.
 func (s *Service) DisableTOTP(ctx context.Context, c Client, code string) error {
 	v, err := s.verifiedUser(ctx, c, code)
 	if err != nil {
 		return err
 	}
-	if err := s.opt.Store.DeleteTOTP(ctx, v.UserID); err != nil {
-		return err
-	}
-	if err := s.opt.Store.ReplaceRecoveryCodes(ctx, v.UserID, nil); err != nil {
-		return err
+	err = s.commit(ctx, func(w store.Writer) error {
+		if err := w.DeleteTOTP(ctx, v.UserID); err != nil {
+			return err
+		}
+		return w.ReplaceRecoveryCodes(ctx, v.UserID, nil)
+	}, audit.Event{Kind: audit.FactorDisabled, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
+	if err != nil {
+		return fmt.Errorf("disabling two-step verification: %w", err)
 	}
 	s.forgetEnrollment(v.UserID)
-	s.record(ctx, audit.Event{Kind: audit.FactorDisabled, UserID: v.UserID, UserName: v.UserName, IP: c.IP})
 	return nil
 }
 

@@ -23,26 +23,32 @@ type Enrolled struct {
 // scripted setups. The user must be known (signed in through the gateway
 // once, or found in Jellyfin by the caller).
 func (s *Service) EnrollFromCLI(ctx context.Context, acct store.Account) (Enrolled, error) {
-	key, err := totp.Generate(s.tf.Issuer, acct.UserName)
+	key, err := totp.Generate(s.issuer(ctx), acct.UserName)
 	if err != nil {
 		return Enrolled{}, err
 	}
 	s.touchAccount(ctx, acct.UserID, acct.UserName, acct.IsAdmin)
-	codes, err := s.enroll(ctx, acct.UserID, acct.UserName, key.Secret, -1)
+	codes, err := s.enroll(ctx, enrollment{userID: acct.UserID, userName: acct.UserName, secret: key.Secret, usedStep: -1,
+		event: audit.Event{Kind: audit.FactorEnrolled, UserID: acct.UserID, UserName: acct.UserName,
+			Note: "authenticator enrolled", By: "the command line"}})
 	if err != nil {
 		return Enrolled{}, err
 	}
-	s.record(ctx, audit.Event{Kind: audit.FactorEnrolled, UserID: acct.UserID, UserName: acct.UserName,
-		Note: "authenticator enrolled", By: "the command line"})
 	return Enrolled{UserID: acct.UserID, UserName: acct.UserName, URI: key.URI, RecoveryCodes: codes}, nil
 }
 
 // Reset wipes a user's second factor, trusted browsers and devices (break
-// glass), revoking the tokens those browsers and devices hold.
+// glass), revoking the tokens those browsers and devices hold. The wipe and
+// its audit event commit in one transaction; each revocation that follows
+// commits on its own, with its own event, so an interruption between them
+// leaves the factor wiped (and audited) and some of those tokens active.
 func (s *Service) Reset(ctx context.Context, acct store.Account, by string) error {
 	browsers, _ := s.opt.Store.TrustedBrowsers(ctx, acct.UserID)
 	devices, _ := s.opt.Store.Devices(ctx, acct.UserID)
-	if err := s.opt.Store.ResetUser(ctx, acct.UserID); err != nil {
+	err := s.commit(ctx, func(w store.Writer) error { return w.ResetUser(ctx, acct.UserID) },
+		audit.Event{Kind: audit.UserReset, UserID: acct.UserID, UserName: acct.UserName,
+			Note: "second factor, trusted browsers and devices wiped", By: by})
+	if err != nil {
 		return fmt.Errorf("resetting %s: %w", acct.UserName, err)
 	}
 	s.forgetEnrollment(acct.UserID)
@@ -54,8 +60,6 @@ func (s *Service) Reset(ctx context.Context, acct store.Account, by string) erro
 			_, _ = s.opt.Tokens.Revoke(ctx, tokens.Hash(d.TokenHash), "reset by "+by)
 		}
 	}
-	s.record(ctx, audit.Event{Kind: audit.UserReset, UserID: acct.UserID, UserName: acct.UserName,
-		Note: "second factor, trusted browsers and devices wiped", By: by})
 	return nil
 }
 
@@ -77,5 +81,5 @@ func (s *Service) SetRequirement(ctx context.Context, acct store.Account, r stor
 
 // RecoveryText is the downloadable text of recovery codes.
 func (s *Service) RecoveryText(account string, codes []string) string {
-	return recovery.Text(s.tf.Issuer, account, codes, s.now())
+	return recovery.Text(s.issuer(context.Background()), account, codes, s.now())
 }

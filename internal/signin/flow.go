@@ -35,6 +35,8 @@ type flight struct {
 	res       jellyfin.AuthResult // what Jellyfin answered (or the challenge held)
 	challenge *store.Challenge    // DoorChallenge
 	status    int                 // Jellyfin's refusal status, for the failure line
+	// codeHeld: the code given was not checked, too many were tried.
+	codeHeld bool
 }
 
 // SignIn runs one sign-in through the flow — admit, ask Jellyfin (through
@@ -176,6 +178,14 @@ func (s *Service) complete(ctx context.Context, f *flight) (Outcome, error) {
 		s.logoutWithheld(ctx, f)
 		return Outcome{}, err
 	}
+	if f.codeHeld {
+		// Held back by the code limits, not the shield's: the shield still
+		// counts it, as a failure after a right password.
+		l := f.login
+		l.PasswordRight = true
+		s.opt.Admission.Failed(ctx, l)
+		return s.refuse(ctx, f, RefuseThrottled), nil
+	}
 	d := Decide(facts)
 	switch d.Action {
 	case Release:
@@ -219,6 +229,8 @@ func (s *Service) facts(ctx context.Context, f *flight) (Facts, error) {
 		switch {
 		case errors.Is(err, errWrongCode):
 			facts.CodeFailed = true
+		case errors.Is(err, errCodeThrottled):
+			facts.CodeFailed, f.codeHeld = true, true
 		case err != nil:
 			return facts, fmt.Errorf("verifying a sign-in: %w", err)
 		case p != nil:
@@ -229,9 +241,10 @@ func (s *Service) facts(ctx context.Context, f *flight) (Facts, error) {
 }
 
 // release hands the session out: the token recorded with how it was
-// verified, one audit event, the shield told, the place remembered, the
-// trust cookie rotated or set. A token that cannot be recorded is never
-// released.
+// verified and its audit event (one transaction), the shield told, the
+// place remembered, the trust cookie rotated or set. A token that cannot
+// be recorded, or whose audit event cannot be, is never released: it is
+// logged out and the door answers as for any storage failure.
 func (s *Service) release(ctx context.Context, f *flight, d Decision) (Outcome, error) {
 	res, a := f.res, f.a
 	cm := &commitment{ctx: ctx, token: res.AccessToken}
@@ -252,15 +265,18 @@ func (s *Service) release(ctx context.Context, f *flight, d Decision) (Outcome, 
 		cm.cookies = append(cm.cookies, s.challengeCookie("", time.Time{}, a.Client.HTTPS))
 	}
 	issued := s.issued(f, source, d)
-	h, err := s.opt.Tokens.Record(ctx, res.AccessToken, issued)
+	ev := audit.Event{Kind: audit.SignInSuccess, UserID: res.User.ID, UserName: res.User.Name, IP: a.Client.IP,
+		Door: string(a.Door), Client: issued.Client, Device: issued.DeviceName, Factors: d.Factors, Assurance: string(d.Assurance)}
+	h, err := s.opt.Tokens.Record(ctx, res.AccessToken, issued, ev)
 	if err != nil {
+		// A challenge is taken by now: its token is logged out like any
+		// other the flow holds.
+		f.challenge = nil
 		s.logoutWithheld(ctx, f)
-		return Outcome{}, fmt.Errorf("recording a released token: %w", err)
+		return Outcome{}, fmt.Errorf("recording a released token and its audit event: %w", err)
 	}
 	s.log.Info("signed in", "user", res.User.Name, "ip", a.Client.IP, "client", issued.Client, "device", issued.DeviceName,
 		"via", source, "factors", issued.Factor, "assurance", d.Assurance, "token", h.Short())
-	s.record(ctx, audit.Event{Kind: audit.SignInSuccess, UserID: res.User.ID, UserName: res.User.Name, IP: a.Client.IP,
-		Door: string(a.Door), Client: issued.Client, Device: issued.DeviceName, Factors: d.Factors, Assurance: string(d.Assurance)})
 	s.opt.Admission.Succeeded(shield.Login{Addr: a.Client.IP, User: res.User.Name})
 	s.opt.Admission.RememberPlace(ctx, res.User.ID, a.Client.IP)
 	if a.Remember && d.Proof != nil && d.Proof.Kind == ProofFresh {

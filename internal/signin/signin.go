@@ -101,6 +101,7 @@ type Service struct {
 	mu       sync.Mutex
 	enrolled map[string]enrolledEntry // ReleasedOnly cache
 	names    idNames                  // legacy route ids → names
+	issuers  issuerCache              // Jellyfin's server name, the default issuer
 }
 
 type enrolledEntry struct {

@@ -36,6 +36,11 @@ type Verifier interface {
 // errWrongCode: the user gave this verifier a code and it was wrong.
 var errWrongCode = errors.New("wrong code")
 
+// errCodeThrottled: the user gave a code, but too many were tried lately,
+// so it was not checked. The sign-in is refused as held back, not as a
+// wrong code: a right code typed then must not be called wrong.
+var errCodeThrottled = errors.New("too many codes tried")
+
 // Subject is a sign-in Jellyfin accepted, as the verifiers see it.
 type Subject struct {
 	Attempt *Attempt
@@ -69,8 +74,11 @@ func (v codeVerifier) Verify(ctx context.Context, sub *Subject) (*Proof, error) 
 	if sub.Code == "" {
 		return nil, nil
 	}
-	if sub.CodeKind == factor.CodeNone || v.s.throttled(sub.User.ID, sub.Attempt.Client.IP) {
+	if sub.CodeKind == factor.CodeNone {
 		return nil, errWrongCode
+	}
+	if v.s.throttled(sub.User.ID, sub.Attempt.Client.IP) {
+		return nil, errCodeThrottled
 	}
 	name, ok, err := v.s.checkCode(ctx, sub.User.ID, sub.Code, sub.CodeKind)
 	if err != nil {

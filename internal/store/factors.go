@@ -121,6 +121,19 @@ type Device struct {
 	TokenHash [32]byte // the token released after approval
 }
 
+// FactorWriter is what a factor change (an enrollment, new recovery
+// codes, a factor disabled, a reset) writes in the transaction that
+// records its audit event: the change commits whole or not at all.
+type FactorWriter interface {
+	PutTOTP(ctx context.Context, t TOTP) error
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	DeleteTOTP(ctx context.Context, userID string) error
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codes []RecoveryCode) error
+	// DeletePendingEnrollment: the enrollment a confirmation completes.
+	DeletePendingEnrollment(ctx context.Context, userID string) error
+	ResetUser(ctx context.Context, userID string) error
+}
+
 // FactorStore is the part of the store the second factor needs. Every
 // method is safe for concurrent use by several processes.
 type FactorStore interface {

@@ -128,6 +128,18 @@ type AuditKind string
 // event, so two processes appending at once still form one chain.
 type ChainFunc func(prev []byte, ev AuditEvent) []byte
 
+// Writer is what a change committed together with its audit events
+// (Store.Audited) may write. Each method does what the Store method of the
+// same name does, inside the transaction that appends the events. A Store
+// is a Writer too, one transaction per call.
+type Writer interface {
+	PutToken(ctx context.Context, t Token) error // a released session, with its signin.success
+	PutBan(ctx context.Context, b Ban) error     // a ban, with its ban.added
+	FactorWriter
+}
+
+var _ Writer = Store(nil)
+
 // AuditQuery selects audit events.
 type AuditQuery struct {
 	AfterSeq int64 // only events with Seq > AfterSeq
@@ -154,7 +166,12 @@ type Store interface {
 	ThrottleStore
 	KnownAddressStore
 
-	// PutToken inserts or replaces the token with t.Hash.
+	// PutToken inserts or replaces the token with t.Hash. A stored
+	// revocation or logout is kept, and a record the gateway released
+	// (Source other than "resolved") is never replaced by a resolved one:
+	// a process that did not have the token in memory and resolved it
+	// against Jellyfin must not erase how it signed in (device, sign-in
+	// time, factor, assurance).
 	PutToken(ctx context.Context, t Token) error
 	// Token returns the token with the given hash, or ErrNotFound.
 	Token(ctx context.Context, hash [32]byte) (Token, error)
@@ -166,6 +183,11 @@ type Store interface {
 	RevokeToken(ctx context.Context, hash [32]byte, at time.Time) (Token, error)
 	// MarkLoggedOut records that the token was logged out in Jellyfin.
 	MarkLoggedOut(ctx context.Context, hash [32]byte, at time.Time) error
+	// PendingLogouts returns the revoked session tokens that are not yet
+	// logged out in Jellyfin, oldest revocation first: the logouts the
+	// gateway still owes. API keys are not among them; Jellyfin deletes
+	// those only by hand.
+	PendingLogouts(ctx context.Context) ([]Token, error)
 	// TouchToken updates LastSeenAt (callers batch this; not per request).
 	TouchToken(ctx context.Context, hash [32]byte, at time.Time) error
 	// Users summarises the users that own known session tokens.
@@ -179,6 +201,15 @@ type Store interface {
 	// AppendAudit appends ev (Seq, PrevHash and Hash are filled in) and
 	// returns the stored event.
 	AppendAudit(ctx context.Context, ev AuditEvent, chain ChainFunc) (AuditEvent, error)
+	// Audited runs change and appends events (after it, in order) in one
+	// transaction, and returns the events as stored. A state change and
+	// the audit events that record it commit together or not at all: if
+	// change returns an error or an event cannot be appended, nothing of
+	// either is stored and the error is returned. change (nil: none) must
+	// write only through the Writer it is given (a write through the Store
+	// itself would wait for the very transaction change runs in) and do
+	// nothing slow, since every other writer waits for it.
+	Audited(ctx context.Context, events []AuditEvent, chain ChainFunc, change func(Writer) error) ([]AuditEvent, error)
 	// Audit returns events, oldest first.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 

@@ -10,6 +10,7 @@ package tokens
 
 import (
 	"cmp"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -170,6 +171,16 @@ type Options struct {
 	Policy Policy
 	// CacheTTL and NegativeTTL bound how long resolutions are remembered.
 	CacheTTL, NegativeTTL time.Duration
+	// MaxCached bounds how many resolutions (tokens the gateway did not
+	// release, with what Jellyfin said about them) are remembered at once;
+	// beyond it the least recently used is forgotten. Released and revoked
+	// tokens do not count: they are records, never forgotten.
+	// 0: DefaultMaxCached.
+	MaxCached int
+	// LogoutRetry is the first wait before a failed logout of a revoked
+	// token from Jellyfin is tried again; each failure doubles it, up to
+	// LogoutRetryMax. 0: DefaultLogoutRetry and DefaultLogoutRetryMax.
+	LogoutRetry, LogoutRetryMax time.Duration
 	// ResolvePerMinute limits resolutions per client address key.
 	ResolvePerMinute int
 	// MaxPerUser caps the sessions a user holds through the gateway: a new
@@ -193,6 +204,9 @@ type entry struct {
 	// store.
 	lastSeen atomic.Int64
 	flushed  atomic.Int64
+	// elem is the entry's place in the table's recency list while it is a
+	// cached resolution (see cache.go).
+	elem *list.Element
 }
 
 func newEntry(v Verdict, expires, lastSeen time.Time) *entry {
@@ -216,11 +230,26 @@ type Table struct {
 	onRevok []func(Hash)
 
 	lastChange int64
+
+	// Cached resolutions, most recently used first (see cache.go).
+	lruMu     sync.Mutex
+	lru       *list.List
+	maxCached int
+
+	// Logouts owed to Jellyfin (see logout.go).
+	logoutMu                    sync.Mutex
+	owed                        map[Hash]*owedLogout
+	rescanAt                    time.Time
+	logoutRetry, logoutRetryMax time.Duration
+	keeping                     atomic.Bool // KeepLogouts runs
 }
 
 // New loads the tokens from the store and returns the table.
 func New(ctx context.Context, o Options) (*Table, error) {
-	t := &Table{opt: o, log: o.Logger, now: o.Now, entries: make(map[Hash]*entry)}
+	t := &Table{opt: o, log: o.Logger, now: o.Now, entries: make(map[Hash]*entry),
+		lru: list.New(), maxCached: cmp.Or(o.MaxCached, DefaultMaxCached), owed: make(map[Hash]*owedLogout),
+		logoutRetry: cmp.Or(o.LogoutRetry, DefaultLogoutRetry), logoutRetryMax: cmp.Or(o.LogoutRetryMax, DefaultLogoutRetryMax)}
+	t.logoutRetryMax = max(t.logoutRetryMax, t.logoutRetry)
 	if t.log == nil {
 		t.log = slog.Default()
 	}
@@ -297,13 +326,16 @@ func (t *Table) Lookup(h Hash) (Verdict, bool) {
 func (t *Table) lookup(h Hash) (*entry, bool) {
 	t.mu.RLock()
 	e, ok := t.entries[h]
-	var v entry
+	var expires time.Time
 	if ok {
-		v.verdict, v.expires = e.verdict, e.expires
+		expires = e.expires
 	}
 	t.mu.RUnlock()
-	if !ok || (!v.expires.IsZero() && t.now().After(v.expires)) {
+	if !ok || (!expires.IsZero() && t.now().After(expires)) {
 		return nil, false
+	}
+	if !expires.IsZero() {
+		t.used(e)
 	}
 	return e, true
 }
@@ -315,20 +347,7 @@ func (t *Table) lookup(h Hash) (*entry, bool) {
 func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Verdict, error) {
 	h := HashOf(token)
 	if e, ok := t.lookup(h); ok {
-		t.mu.RLock()
-		v := e.verdict
-		t.mu.RUnlock()
-		if v.Status == Active && v.Adopted && t.refusal(ctx, v.UserID) != "" {
-			v.Status = Refused // the user enrolled after this token was adopted
-		}
-		if v.Status == Active && t.outlived(e) {
-			v.Status = Revoked
-			t.expire(ctx, h)
-		}
-		if v.Status == Active || v.Status == APIKey {
-			e.seen(t.now())
-		}
-		return v, nil
+		return t.judge(ctx, h, e), nil
 	}
 	if t.opt.Resolver == nil {
 		return Verdict{Hash: h, Status: Unknown}, ErrUnavailable
@@ -337,12 +356,39 @@ func (t *Table) Check(ctx context.Context, token, limitKey, clientIP string) (Ve
 		return Verdict{Hash: h, Status: Unknown}, ErrResolveLimit
 	}
 	res, err, _ := t.flight.Do(string(h[:]), func() (any, error) {
-		return t.resolve(context.WithoutCancel(ctx), token, h, clientIP)
+		ctx := context.WithoutCancel(ctx)
+		// A resolution that finished between the miss above and this call
+		// answers: an unknown token costs one question to Jellyfin while
+		// its answer is remembered.
+		if e, ok := t.lookup(h); ok {
+			return t.judge(ctx, h, e), nil
+		}
+		return t.resolve(ctx, token, h, clientIP)
 	})
 	if err != nil {
 		return Verdict{Hash: h, Status: Unknown}, err
 	}
 	return res.(Verdict), nil
+}
+
+// judge returns the verdict of a token the table knows, applying what
+// changed since it was learnt: the user enrolled, or the session outlived
+// its limits.
+func (t *Table) judge(ctx context.Context, h Hash, e *entry) Verdict {
+	t.mu.RLock()
+	v := e.verdict
+	t.mu.RUnlock()
+	if v.Status == Active && v.Adopted && t.refusal(ctx, v.UserID) != "" {
+		v.Status = Refused // the user enrolled after this token was adopted
+	}
+	if v.Status == Active && t.outlived(e) {
+		v.Status = Revoked
+		t.expire(ctx, h)
+	}
+	if v.Status == Active || v.Status == APIKey {
+		e.seen(t.now())
+	}
+	return v
 }
 
 // seen notes a use of the token. Last-seen times are kept to the minute,
@@ -387,18 +433,31 @@ func (t *Table) refuseOwnerUnknown(ctx context.Context, h Hash, ip string) Verdi
 	return t.remember(Verdict{Hash: h, Status: Forbidden}, t.opt.NegativeTTL)
 }
 
+// remember caches a resolution for ttl. A record of the token that the
+// table learnt meanwhile (a login released it while Jellyfin was asked)
+// wins over the resolution, and is what it returns.
 func (t *Table) remember(v Verdict, ttl time.Duration) Verdict {
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
 	now := t.now()
 	t.mu.Lock()
-	t.entries[v.Hash] = newEntry(v, now.Add(ttl), now)
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	old := t.entries[v.Hash]
+	if old != nil && !old.cached() {
+		return old.verdict
+	}
+	t.cacheLocked(newEntry(v, now.Add(ttl), now), old)
 	return v
 }
 
 func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jellyfin.Owner, ip string) (Verdict, error) {
+	if e, err := t.loadReleased(ctx, h); err != nil {
+		return Verdict{Hash: h}, err
+	} else if e != nil {
+		t.log.Info("loaded the record of a token the gateway released", "token", h.Short(), "user", o.UserName, "ip", ip)
+		return t.judge(ctx, h, e), nil
+	}
 	v := Verdict{Hash: h, Status: Active, UserID: o.UserID, UserName: o.UserName, IsAdmin: o.IsAdmin, Adopted: true}
 	if why := t.refusal(ctx, o.UserID); why != "" {
 		v.Status = Refused
@@ -414,6 +473,38 @@ func (t *Table) adoptUserToken(ctx context.Context, token string, h Hash, o jell
 	}
 	t.log.Info("adopted a token issued outside the gateway", "token", h.Short(), "user", o.UserName, "ip", ip)
 	return t.remember(v, t.opt.CacheTTL), nil
+}
+
+// loadReleased looks for a stored record of a token the gateway released
+// that this table does not hold (another process released it, or this one
+// forgot it), and makes it a record of the table again. Adopting the token
+// instead would record it as resolved and lose how it signed in (device,
+// sign-in time, factor, assurance), and a user with a second factor would
+// be refused a token the gateway released to them. It returns nil when
+// there is no such record.
+func (t *Table) loadReleased(ctx context.Context, h Hash) (*entry, error) {
+	st, err := t.opt.Store.Token(ctx, h)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: looking up the token's record: %v", ErrUnavailable, err)
+	case st.Source == "resolved":
+		return nil, nil
+	}
+	e := newEntry(verdictOf(st), time.Time{}, st.LastSeenAt)
+	e.created = st.CreatedAt
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.entries[h]; old != nil && !old.cached() {
+		return old, nil
+	} else if old != nil {
+		t.lruMu.Lock()
+		t.unlinkLocked(old)
+		t.lruMu.Unlock()
+	}
+	t.entries[h] = e
+	return e, nil
 }
 
 // refusal says why an unreleased token of userID is refused, or "".
@@ -466,17 +557,29 @@ func (t *Table) put(ctx context.Context, token string, st store.Token) error {
 	return nil
 }
 
-// Record stores a token a login released through the gateway. If it fails
-// the caller must not release the token.
-func (t *Table) Record(ctx context.Context, token string, is Issued) (Hash, error) {
+// Record stores a token a login released through the gateway, together
+// with events (the sign-in's audit event) in one transaction: a released
+// token is never stored without its event, nor the event without the
+// token. If it fails the caller must not release the token.
+func (t *Table) Record(ctx context.Context, token string, is Issued, events ...audit.Event) (Hash, error) {
 	h := HashOf(token)
-	st := store.Token{Hash: h, Kind: store.KindSession, UserID: is.UserID, UserName: is.UserName, IsAdmin: is.IsAdmin,
-		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source, Factor: is.Factor, Assurance: is.Assurance}
-	if err := t.put(ctx, token, st); err != nil {
-		return h, err
+	sealed, err := t.opt.Keys.Seal([]byte(token), h[:])
+	if err != nil {
+		return h, fmt.Errorf("sealing token: %w", err)
 	}
 	now := t.now()
-	st.CreatedAt = now
+	st := store.Token{Hash: h, Kind: store.KindSession, UserID: is.UserID, UserName: is.UserName, IsAdmin: is.IsAdmin,
+		DeviceID: is.DeviceID, Client: is.Client, DeviceName: is.DeviceName, IP: is.IP, Source: is.Source, Factor: is.Factor,
+		Assurance: is.Assurance, Sealed: sealed, CreatedAt: now, LastSeenAt: now}
+	put := func(w store.Writer) error { return w.PutToken(ctx, st) }
+	if t.opt.Audit != nil {
+		err = t.opt.Audit.Commit(ctx, put, events...)
+	} else {
+		err = put(t.opt.Store)
+	}
+	if err != nil {
+		return h, fmt.Errorf("storing token: %w", err)
+	}
 	e := newEntry(verdictOf(st), time.Time{}, now)
 	e.created = now
 	t.mu.Lock()
@@ -555,9 +658,11 @@ func (t *Table) LoggedOut(ctx context.Context, h Hash) {
 }
 
 // Revoke revokes a token: the gateway refuses it from now on, its open
-// streams and WebSockets are closed, and it is logged out in Jellyfin (when
-// a Resolver is configured; otherwise a running gateway does it when it
-// sees the change).
+// streams and WebSockets are closed, and it is logged out in Jellyfin —
+// at once when a Resolver is configured, and otherwise, or if Jellyfin does
+// not confirm, by a running gateway, which keeps trying until Jellyfin does
+// (see logout.go). The token is returned as stored, with LoggedOutAt set
+// when this call logged it out; LogoutError says why it could not.
 func (t *Table) Revoke(ctx context.Context, h Hash, by string) (store.Token, error) {
 	st, err := t.opt.Store.RevokeToken(ctx, h, t.now())
 	if err != nil {
@@ -566,7 +671,9 @@ func (t *Table) Revoke(ctx context.Context, h Hash, by string) (store.Token, err
 	t.markRevoked(h)
 	t.audit(ctx, audit.Event{Kind: audit.TokenRevoked, UserID: st.UserID, UserName: st.UserName,
 		Note: "token " + h.Short() + " revoked", By: by})
-	t.logoutInJellyfin(ctx, st)
+	if st.Kind == store.KindSession && st.LoggedOutAt.IsZero() && t.logout(context.WithoutCancel(ctx), st) == nil {
+		st.LoggedOutAt = t.now()
+	}
 	return st, nil
 }
 
@@ -577,6 +684,11 @@ func (t *Table) markRevoked(h Hash) {
 		e = newEntry(Verdict{Hash: h}, time.Time{}, time.Time{})
 		t.entries[h] = e
 	}
+	if e.cached() { // a revoked token is a record: never forgotten
+		t.lruMu.Lock()
+		t.unlinkLocked(e)
+		t.lruMu.Unlock()
+	}
 	e.verdict.Status, e.expires = Revoked, time.Time{}
 	t.mu.Unlock()
 	t.hookMu.Lock()
@@ -584,26 +696,6 @@ func (t *Table) markRevoked(h Hash) {
 	t.hookMu.Unlock()
 	for _, fn := range hooks {
 		fn(h)
-	}
-}
-
-func (t *Table) logoutInJellyfin(ctx context.Context, st store.Token) {
-	if t.opt.Resolver == nil || !st.LoggedOutAt.IsZero() || st.Kind == store.KindAPIKey || len(st.Sealed) == 0 {
-		return
-	}
-	token, err := t.opt.Keys.Open(st.Sealed, st.Hash[:])
-	if err != nil {
-		t.log.Error("unsealing a revoked token failed", "token", Hash(st.Hash).Short(), "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := t.opt.Resolver.Logout(ctx, string(token)); err != nil {
-		t.log.Warn("logging a revoked token out of Jellyfin failed", "token", Hash(st.Hash).Short(), "err", err)
-		return
-	}
-	if err := t.opt.Store.MarkLoggedOut(ctx, st.Hash, t.now()); err != nil {
-		t.log.Warn("recording a logout failed", "token", Hash(st.Hash).Short(), "err", err)
 	}
 }
 
@@ -629,13 +721,18 @@ func (t *Table) audit(ctx context.Context, ev audit.Event) {
 	}
 }
 
-// Sync applies changes other processes made (revocations from the CLI) and
-// writes batched last-seen times. A running gateway calls it every second.
+// Sync applies changes other processes made (revocations from the CLI),
+// writes batched last-seen times and forgets expired resolutions. A running
+// gateway calls it every second.
 func (t *Table) Sync(ctx context.Context) error {
 	changes, err := t.opt.Store.Changes(ctx, t.lastChange)
 	if err != nil {
 		return fmt.Errorf("reading change feed: %w", err)
 	}
+	// Every revocation is applied before any logout is tried, and with
+	// KeepLogouts running none is tried here: a Jellyfin that hangs must
+	// not delay the refusal of the next token.
+	var revoked []Hash
 	for _, c := range changes {
 		t.lastChange = c.Seq
 		if c.Kind != store.ChangeTokenRevoked {
@@ -650,11 +747,28 @@ func (t *Table) Sync(ctx context.Context) error {
 			continue
 		}
 		t.markRevoked(h)
-		if st, err := t.opt.Store.Token(ctx, h); err == nil {
-			t.logoutInJellyfin(ctx, st)
+		revoked = append(revoked, h)
+	}
+	for _, h := range revoked {
+		if t.keeping.Load() {
+			t.owe(h) // KeepLogouts tries it within a second, off this loop
+			continue
 		}
+		st, err := t.opt.Store.Token(ctx, h)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.owe(h) // the logout loop looks again
+				t.log.Warn("looking up a revoked token failed", "token", h.Short(), "err", err)
+			}
+			continue
+		}
+		// A failure is remembered and retried by KeepLogouts.
+		_ = t.logout(ctx, st)
 	}
 	t.flushLastSeen(ctx)
+	if n := t.sweep(t.now()); n > 0 {
+		t.log.Debug("forgot expired token resolutions", "count", n)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,12 @@ type resolver struct {
 	gate      chan struct{} // when set, UserForToken waits on it
 	asked     atomic.Int32
 	loggedOut []string
+	// logoutFails makes the next logouts fail as an unreachable Jellyfin
+	// would; logoutGone answers them 401, as Jellyfin does for a token it
+	// no longer knows. logoutCalls counts every attempt.
+	logoutFails int
+	logoutGone  bool
+	logoutCalls int
 }
 
 func (r *resolver) UserForToken(_ context.Context, token, clientIP string) (jellyfin.Owner, error) {
@@ -81,8 +88,23 @@ func (r *resolver) APIKeys(context.Context) ([]jellyfin.APIKey, error) {
 func (r *resolver) Logout(_ context.Context, token string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.logoutCalls++
+	switch {
+	case r.logoutFails > 0:
+		r.logoutFails--
+		return errors.New("jellyfin POST /Sessions/Logout: connection refused")
+	case r.logoutGone:
+		return fmt.Errorf("jellyfin POST /Sessions/Logout: status 401: %w", jellyfin.ErrInvalidToken)
+	}
 	r.loggedOut = append(r.loggedOut, token)
 	return nil
+}
+
+// logouts returns the attempts so far and the tokens logged out.
+func (r *resolver) logouts() (int, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logoutCalls, slices.Clone(r.loggedOut)
 }
 
 type fixture struct {

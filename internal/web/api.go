@@ -62,6 +62,8 @@ type enrollmentJSON struct {
 	Secret string `json:"secret"`
 	URI    string `json:"uri"`
 	QR     string `json:"qr,omitempty"` // data:image/svg+xml;base64,…
+	// Issuer is the name the authenticator app lists the account under.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 type recoveryJSON struct {
@@ -182,7 +184,7 @@ func (h *handler) apiBegin(ctx context.Context, req apiRequest, c Client) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := enrollmentJSON{Secret: e.Secret, URI: e.URI}
+	out := enrollmentJSON{Secret: e.Secret, URI: e.URI, Issuer: e.Issuer}
 	if e.QRSVG != "" {
 		out.QR = "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(e.QRSVG))
 	}

@@ -234,6 +234,11 @@ func TestAPIBeginReturnsQRDataURL(t *testing.T) {
 	if m["secret"] != "JBSWY3DPEHPK3PXP" || !strings.HasPrefix(m["uri"].(string), "otpauth://") {
 		t.Errorf("enrollment %v", m)
 	}
+	// The page says which name the app lists the account under: the
+	// enrollment's own, Jellyfin's server name by default.
+	if m["issuer"] != "Living Room" {
+		t.Errorf("issuer %v, want the enrollment's", m["issuer"])
+	}
 }
 
 func TestAPIIDsReachService(t *testing.T) {

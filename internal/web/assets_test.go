@@ -119,3 +119,32 @@ func TestPagesLinkHashedAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesAreDarkLikeJellyfin: Jellyfin is dark, so the pages are dark
+// unless the browser asks for light, and use Jellyfin's accent colour.
+func TestPagesAreDarkLikeJellyfin(t *testing.T) {
+	css := string(assets["style.css"].data)
+	i := strings.Index(css, "@media (prefers-color-scheme: light)")
+	if i < 0 {
+		t.Fatal("style.css has no light scheme for browsers that ask for it")
+	}
+	def := css[:i]
+	for _, want := range []string{"color-scheme: dark;", "--bg: #101010;", "--accent: #00a4dc;"} {
+		if !strings.Contains(def, want) {
+			t.Errorf("the default colours lack %q", want)
+		}
+	}
+	if strings.Contains(css, "prefers-color-scheme: dark") {
+		t.Error("dark is only one choice among two: it must be the default")
+	}
+	if light := css[i:]; !strings.Contains(light, "color-scheme: light;") || !strings.Contains(light, "--bg: #f2f2f2;") {
+		t.Error("the light scheme does not switch the colours")
+	}
+	page := do(t, newFake(), get("/jellyfin/jellyguard/login")).Body.String()
+	if !strings.Contains(page, `<meta name="color-scheme" content="dark light">`) {
+		t.Error("the pages do not tell the browser they prefer dark")
+	}
+	if !strings.Contains(string(assets["icon.svg"].data), "#00a4dc") {
+		t.Error("the icon is not in Jellyfin's accent colour")
+	}
+}

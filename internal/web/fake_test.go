@@ -147,19 +147,20 @@ func (f *fakeService) pageSignIn(a Attempt) Outcome {
 }
 
 func (f *fakeService) challengeSignIn(a Attempt) Outcome {
-	if f.throttled {
-		return refused(signin.RefuseThrottled)
-	}
 	ch, ok := f.challenges[a.ChallengeID]
 	if !ok {
 		return refused(signin.RefuseExpired)
 	}
-	if a.Code != goodCode {
+	if f.throttled || a.Code != goodCode {
+		// A held-back answer spends an attempt like a wrong one.
 		ch.AttemptsLeft--
 		if ch.AttemptsLeft <= 0 {
 			delete(f.challenges, a.ChallengeID)
 		}
 		out := refused(signin.RefuseBadCode)
+		if f.throttled {
+			out.Refusal = signin.RefuseThrottled
+		}
 		out.AttemptsLeft = max(ch.AttemptsLeft, 0)
 		return out
 	}
@@ -232,7 +233,8 @@ func (f *fakeService) BeginTOTP(_ context.Context, c Client, code, password stri
 	case password != f.users[c.Session.UserName]:
 		return Enrollment{}, signin.ErrBadPassword
 	}
-	return Enrollment{Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/x:alice?secret=JBSWY3DPEHPK3PXP", QRSVG: "<svg/>"}, nil
+	return Enrollment{Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/x:alice?secret=JBSWY3DPEHPK3PXP", QRSVG: "<svg/>",
+		Issuer: "Living Room"}, nil
 }
 
 func (f *fakeService) ConfirmTOTP(_ context.Context, c Client, code string) ([]string, error) {

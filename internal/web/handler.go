@@ -17,7 +17,9 @@ type Options struct {
 	BasePath string
 	// ServerName is shown in page headers and titles. Default "Jellyfin".
 	ServerName string
-	// Issuer is the name the account gets in authenticator apps.
+	// Issuer is the configured two_factor.issuer, shown when an
+	// enrollment does not name its own; "" leaves it to the enrollment
+	// (Jellyfin's server name by default).
 	Issuer string
 	// ClientFrom tells who is asking: the gateway supplies the client
 	// address and whether it reached us over HTTPS. Default: the TCP peer
@@ -71,6 +73,12 @@ func (o Options) challengeCookieName() string {
 // value of the X-Jellyguard-Challenge header.
 func ChallengePath(basePath string) string {
 	return cleanBase(basePath) + "/jellyguard/challenge"
+}
+
+// SetupPath is the Setup page, where a user whose grace period runs is
+// sent after signing in: the value of the X-Jellyguard-Setup header.
+func SetupPath(basePath string) string {
+	return cleanBase(basePath) + "/jellyguard/setup"
 }
 
 // handler serves everything under <base>/jellyguard/.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -43,7 +44,16 @@ type challengePage struct {
 	AttemptsLeft int
 	ExpiresIn    string
 	Remember     bool
-	Web          string
+	// Recovery: the form asks for a recovery code rather than the
+	// authenticator app's; it stays so after a wrong code.
+	Recovery bool
+	Web      string
+}
+
+// challengeForm is what a challenge answer asked for, to show the form
+// again the way it was.
+type challengeForm struct {
+	remember, recovery bool
 }
 
 type loginPage struct {
@@ -89,7 +99,7 @@ func (h *handler) showChallenge(w http.ResponseWriter, r *http.Request) {
 		h.challengeFailed(w, r, err)
 		return
 	}
-	h.renderChallenge(w, http.StatusOK, info, "", false)
+	h.renderChallenge(w, http.StatusOK, info, "", challengeForm{})
 }
 
 func (h *handler) submitChallenge(w http.ResponseWriter, r *http.Request) {
@@ -102,39 +112,51 @@ func (h *handler) submitChallenge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := normalizeCode(r.PostForm.Get("code"))
-	remember := checked(r.PostForm.Get("remember"))
+	form := challengeForm{remember: checked(r.PostForm.Get("remember")), recovery: r.PostForm.Get("mode") == "recovery"}
 	if code == "" {
-		h.challengeAgain(w, r, id, "Enter the code from your authenticator app.", remember)
+		msg := "Enter the code from your authenticator app."
+		if form.recovery {
+			msg = "Enter one of your recovery codes."
+		}
+		h.challengeAgain(w, r, id, http.StatusBadRequest, msg, form)
 		return
 	}
 	c := h.client(r)
-	out, err := h.svc.SignIn(r.Context(), Attempt{Door: signin.DoorChallenge, ChallengeID: id, Code: code, Remember: remember, Client: c})
+	out, err := h.svc.SignIn(r.Context(), Attempt{Door: signin.DoorChallenge, ChallengeID: id, Code: code, Remember: form.remember, Client: c})
 	switch {
 	case err != nil:
 		h.internalError(w, r, err)
 	case out.Released():
 		h.handoff(w, r, out, c)
-	case out.Refusal == signin.RefuseBadCode && out.AttemptsLeft > 0:
-		h.challengeAgain(w, r, id, "That code didn't work. Check it and try again.", remember)
-	case out.Refusal == signin.RefuseBadCode, out.Refusal == signin.RefuseThrottled:
-		h.challengeFailed(w, r, ErrThrottled)
-	default:
+	case out.Refusal != signin.RefuseBadCode && out.Refusal != signin.RefuseThrottled:
 		h.challengeFailed(w, r, ErrExpired)
+	case out.AttemptsLeft == 0:
+		// That was the last attempt: the challenge burned.
+		h.clearChallengeCookie(w, c)
+		h.message(w, http.StatusTooManyRequests, "Too many wrong codes",
+			"This sign-in has ended after too many wrong codes. Go back to "+h.opts.ServerName+" and sign in again.")
+	case out.Refusal == signin.RefuseThrottled:
+		// Held back, not checked: the challenge still waits, with the
+		// attempts it has left.
+		h.challengeAgain(w, r, id, http.StatusTooManyRequests,
+			"Too many codes were tried in a short time. Wait a minute, then try again.", form)
+	default:
+		h.challengeAgain(w, r, id, http.StatusBadRequest, "That code didn't work. Check it and try again.", form)
 	}
 }
 
 // challengeAgain shows the challenge form again with an error and the
 // attempts now left.
-func (h *handler) challengeAgain(w http.ResponseWriter, r *http.Request, id, msg string, remember bool) {
+func (h *handler) challengeAgain(w http.ResponseWriter, r *http.Request, id string, status int, msg string, form challengeForm) {
 	info, err := h.svc.Challenge(r.Context(), id)
 	if err != nil {
 		h.challengeFailed(w, r, err)
 		return
 	}
-	h.renderChallenge(w, http.StatusBadRequest, info, msg, remember)
+	h.renderChallenge(w, status, info, msg, form)
 }
 
-func (h *handler) renderChallenge(w http.ResponseWriter, status int, info ChallengeInfo, msg string, remember bool) {
+func (h *handler) renderChallenge(w http.ResponseWriter, status int, info ChallengeInfo, msg string, form challengeForm) {
 	h.render(w, status, "challenge.html", challengePage{
 		layout:       h.layout("Two-step verification", "challenge.js"),
 		Action:       h.url("challenge"),
@@ -142,7 +164,8 @@ func (h *handler) renderChallenge(w http.ResponseWriter, status int, info Challe
 		Error:        msg,
 		AttemptsLeft: info.AttemptsLeft,
 		ExpiresIn:    expiresIn(info.ExpiresAt, time.Now()),
-		Remember:     remember,
+		Remember:     form.remember,
+		Recovery:     form.recovery,
 		Web:          h.webURL(),
 	})
 }
@@ -150,9 +173,6 @@ func (h *handler) renderChallenge(w http.ResponseWriter, status int, info Challe
 // challengeFailed shows why a challenge cannot go on.
 func (h *handler) challengeFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, ErrThrottled):
-		h.message(w, http.StatusTooManyRequests, "Too many attempts",
-			"There were too many wrong codes. Wait a few minutes, then sign in to Jellyfin again.")
 	case errors.Is(err, ErrExpired), errors.Is(err, ErrUnauthorized):
 		h.clearChallengeCookie(w, h.client(r))
 		h.challengeGone(w, r)
@@ -248,6 +268,12 @@ func (h *handler) handoff(w http.ResponseWriter, r *http.Request, out Outcome, c
 	if c.HTTPS {
 		scheme = "https"
 	}
+	target := h.webURL()
+	if slices.Contains(out.Factors, signin.FactorGrace) {
+		// The user must set up a second factor before the grace period
+		// runs out: Setup says so and shows how.
+		target = SetupPath(h.base)
+	}
 	h.render(w, http.StatusOK, "handoff.html", handoffPage{
 		layout:   h.layout("Signing in", "handoff.js"),
 		ServerID: rel.ServerID,
@@ -255,7 +281,7 @@ func (h *handler) handoff(w http.ResponseWriter, r *http.Request, out Outcome, c
 		Token:    rel.AccessToken,
 		DeviceID: cmp.Or(rel.SessionInfo.DeviceID, c.DeviceID),
 		Address:  scheme + "://" + r.Host + h.base,
-		Target:   h.webURL(),
+		Target:   target,
 	})
 }
 

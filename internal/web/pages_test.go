@@ -288,9 +288,98 @@ func TestChallengeWrongCode(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "1 attempt left") {
 		t.Error("no singular attempt count")
 	}
+	// The last one ends the sign-in: the page says so, offers no form,
+	// and the challenge cookie goes.
 	w = do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=000000"), "c1"))
-	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), "Too many attempts") {
-		t.Errorf("status %d after the last attempt", w.Code)
+	body = w.Body.String()
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(body, "Too many wrong codes") ||
+		!strings.Contains(body, "sign in again") || strings.Contains(body, `name="code"`) {
+		t.Errorf("status %d after the last attempt: %s", w.Code, body)
+	}
+	if !strings.Contains(w.Header().Get("Set-Cookie"), DefaultChallengeCookie+"=;") {
+		t.Error("the burned challenge's cookie was not cleared")
+	}
+}
+
+// TestChallengeThrottledShowsTheChallengeStillOpen: an answer held back
+// for too many codes tried is not the end of the sign-in. The page shows
+// the form again with what happened and the attempts really left, never
+// "too many attempts" beside a count that says otherwise.
+func TestChallengeThrottledShowsTheChallengeStillOpen(t *testing.T) {
+	svc := newFake()
+	svc.throttled = true
+	w := do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=123456&mode=recovery"), "c1"))
+	body := w.Body.String()
+	if w.Code != http.StatusTooManyRequests {
+		t.Fatalf("status %d: %s", w.Code, body)
+	}
+	for _, want := range []string{"Too many codes were tried", "Wait a minute", "2 attempts left", `name="code"`,
+		`value="recovery"`, ">Recovery code<"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q: %s", want, body)
+		}
+	}
+	if strings.Contains(w.Header().Get("Set-Cookie"), DefaultChallengeCookie+"=;") {
+		t.Error("the open challenge's cookie was cleared")
+	}
+	if svc.gotOutcome.Refusal != signin.RefuseThrottled {
+		t.Errorf("outcome %+v", svc.gotOutcome)
+	}
+}
+
+// TestChallengeRecoveryMode: in recovery-code mode the form asks for a
+// recovery code in every word, takes letters, and a wrong code brings the
+// same mode back, with the way back to the authenticator app's code.
+func TestChallengeRecoveryMode(t *testing.T) {
+	svc := newFake()
+	w := do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=AAAAA-BBBBB&mode=recovery"), "c1"))
+	body := w.Body.String()
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status %d", w.Code)
+	}
+	for _, want := range []string{`name="mode" id="mode" value="recovery"`, ">Recovery code<", `inputmode="text"`,
+		"Type one of the recovery codes", ">Use the code from your authenticator app instead<", "2 attempts left"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("recovery mode lacks %q", want)
+		}
+	}
+	for _, wrong := range []string{">Type the 6-digit", `inputmode="numeric"`, ">Code from your authenticator app<"} {
+		if strings.Contains(body, wrong) {
+			t.Errorf("recovery mode still says %q", wrong)
+		}
+	}
+
+	// The authenticator app's mode is the default and says so.
+	w = do(t, svc, withChallenge(get("/jellyfin/jellyguard/challenge"), "c1"))
+	body = w.Body.String()
+	for _, want := range []string{`value="app"`, ">Code from your authenticator app<", ">Type the 6-digit", "Use a recovery code<"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("app mode lacks %q", want)
+		}
+	}
+	w = do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=&mode=recovery"), "c1"))
+	if !strings.Contains(w.Body.String(), "Enter one of your recovery codes.") {
+		t.Error("an empty recovery code is asked for as a recovery code")
+	}
+}
+
+// TestGraceSignInHandsOffToSetup: a sign-in released on the grace period
+// lands on Setup, which says what to do before the grace period runs out.
+func TestGraceSignInHandsOffToSetup(t *testing.T) {
+	svc := newFake()
+	svc.signIn = func(Attempt) (Outcome, error) {
+		return Outcome{Action: signin.Release, Session: releasedSession(), Factors: []string{signin.FactorGrace}}, nil
+	}
+	w := do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret"))
+	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, `data-target="/jellyfin/jellyguard/setup"`) {
+		t.Fatalf("grace sign-in: %d %s", w.Code, body)
+	}
+	svc.signIn = func(Attempt) (Outcome, error) {
+		return Outcome{Action: signin.Release, Session: releasedSession(), Factors: []string{signin.FactorTOTP}}, nil
+	}
+	w = do(t, svc, postForm("/jellyfin/jellyguard/login", "username=alice&password=secret&code=123456"))
+	if body := w.Body.String(); !strings.Contains(body, `data-target="/jellyfin/web/"`) {
+		t.Fatalf("verified sign-in does not go to Jellyfin: %s", body)
 	}
 }
 
@@ -322,7 +411,8 @@ func TestChallengeExpiredAndThrottled(t *testing.T) {
 
 	svc.throttled = true
 	w = do(t, svc, withChallenge(postForm("/jellyfin/jellyguard/challenge", "code=123456"), "c1"))
-	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `href="/jellyfin/web/"`) {
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `href="/jellyfin/web/"`) ||
+		!strings.Contains(w.Body.String(), "2 attempts left") {
 		t.Errorf("throttled: status %d", w.Code)
 	}
 	if svc.gotOutcome.Refusal != signin.RefuseThrottled {
@@ -335,7 +425,8 @@ func TestChallengeExpiredAndThrottled(t *testing.T) {
 func TestChallengeOutcomes(t *testing.T) {
 	const (
 		again   = "didn&#39;t work"
-		tooMany = "Too many attempts"
+		burned  = "Too many wrong codes"
+		held    = "Too many codes were tried"
 		expired = "This sign-in has expired"
 	)
 	badCode := func(left int) Outcome {
@@ -351,13 +442,13 @@ func TestChallengeOutcomes(t *testing.T) {
 	}{
 		{"released", Outcome{Action: signin.Release, Session: releasedSession()}, nil, http.StatusOK, `data-token="tok-abc"`, false},
 		{"bad code, attempts left", badCode(2), nil, http.StatusBadRequest, again, false},
-		{"bad code, none left", badCode(0), nil, http.StatusTooManyRequests, tooMany, false},
-		{"throttled", refused(signin.RefuseThrottled), nil, http.StatusTooManyRequests, tooMany, false},
+		{"bad code, none left", badCode(0), nil, http.StatusTooManyRequests, burned, true},
+		{"throttled, none left", refused(signin.RefuseThrottled), nil, http.StatusTooManyRequests, burned, true},
 		{"expired", refused(signin.RefuseExpired), nil, http.StatusGone, expired, true},
 		{"address refused", refused(signin.RefuseAddress), nil, http.StatusGone, expired, true},
 		{"outside the user's networks", refused(signin.RefuseNetwork), nil, http.StatusGone, expired, true},
 		{"throttled with attempts left", Outcome{Action: signin.Refuse, Refusal: signin.RefuseThrottled, AttemptsLeft: 2},
-			nil, http.StatusTooManyRequests, tooMany, false},
+			nil, http.StatusTooManyRequests, held, false},
 		{"failure", Outcome{}, errors.New("database down"), http.StatusInternalServerError, "Something went wrong", false},
 	}
 	for _, tt := range tests {
@@ -647,6 +738,9 @@ func TestChallengeCookieFor(t *testing.T) {
 	}
 	if got := ChallengePath("/jellyfin/"); got != "/jellyfin/jellyguard/challenge" {
 		t.Errorf("ChallengePath = %q", got)
+	}
+	if got := SetupPath("/jellyfin/"); got != "/jellyfin/jellyguard/setup" {
+		t.Errorf("SetupPath = %q", got)
 	}
 }
 

@@ -8,7 +8,11 @@
 //     GET /Users/{UserId}); when the check fails it clears the token, as the
 //     app does, and shows the login form;
 //   - on sign-in (§10.3): it sends jellyfin-apiclient's fetch, stores the
-//     answer the way the app stores it and reloads.
+//     answer the way the app stores it and reloads;
+//   - on "Sign out": like the app's user menu, it ends the session at the
+//     server (POST /Sessions/Logout with the token), forgets the token and
+//     the user id of this server's entry, and shows the login form — also
+//     when the server could not be reached, as the app does.
 //
 // The fetch is looked up on window at the moment of each call, as the app's
 // is, so a script loaded later that wraps window.fetch sees every request.
@@ -109,13 +113,43 @@
   function showSignedIn(name) {
     $('status').textContent = 'Signed in as ' + name;
     $('loginForm').hidden = true;
+    $('signOut').hidden = false;
     setState('signed-in');
   }
 
   function showLogin() {
     $('status').textContent = '';
+    $('signOut').hidden = true;
     $('loginForm').hidden = false;
     setState('signed-out');
+  }
+
+  // forget removes the token and the user id from this server's entry.
+  function forget(info) {
+    var creds = readCredentials();
+    var entry = entryFor(creds, info.Id);
+    if (entry) {
+      delete entry.AccessToken;
+      delete entry.UserId;
+      writeCredentials(creds);
+    }
+  }
+
+  // signOut is the user menu's "Sign out": the session ends at the server,
+  // and the browser forgets it whatever the server answered.
+  function signOut(info) {
+    var entry = entryFor(readCredentials(), info.Id);
+    var token = entry && entry.AccessToken;
+    setState('signing-out');
+    var done = function () {
+      forget(info);
+      showLogin();
+    };
+    if (!token) {
+      done();
+      return;
+    }
+    request('POST', '/Sessions/Logout', token).then(done, done);
   }
 
   // start is the app's startup (§10.2 steps 2–6).
@@ -199,6 +233,10 @@
         $('loginForm').addEventListener('submit', function (ev) {
           ev.preventDefault();
           signIn(info);
+        });
+        $('signOut').addEventListener('click', function (ev) {
+          ev.preventDefault();
+          signOut(info);
         });
         return start(info);
       })

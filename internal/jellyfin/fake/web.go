@@ -12,8 +12,9 @@ import (
 // /web/index.html and /web/ (§10.1), so gateways that inject into the web
 // index have a fixed page to work on. Like the real file it loads its
 // script with defer from <head>, and it keeps a </head> for injection. The
-// page is a small stand-in of the app: a status line, the login form and an
-// error line; standin.js gives it jellyfin-web's behaviour.
+// page is a small stand-in of the app: a status line, a sign-out link, the
+// login form and an error line; standin.js gives it jellyfin-web's
+// behaviour.
 const IndexHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -27,6 +28,7 @@ const IndexHTML = `<!DOCTYPE html>
 <div id="reactRoot">
 <h1>Jellyfin</h1>
 <p id="status" role="status"></p>
+<a id="signOut" href="index.html" hidden>Sign out</a>
 <form id="loginForm" hidden>
 <label for="username">User</label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false">

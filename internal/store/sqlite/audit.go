@@ -20,36 +20,79 @@ const (
 	selectNewestSQL    = `SELECT ` + auditColumns + ` FROM audit WHERE seq > $1 ORDER BY seq DESC LIMIT $2`
 )
 
-// AppendAudit appends ev as the event after the current last one. Reading
-// the last hash and inserting happen in one immediate transaction, so
-// processes appending at once still form one unbroken chain. The time is
-// ev.Time (now if zero) truncated to microseconds in UTC, which every
-// backend stores exactly.
+// AppendAudit appends ev as the event after the current last one; see
+// Audited.
 func (s *Store) AppendAudit(ctx context.Context, ev store.AuditEvent, chain store.ChainFunc) (store.AuditEvent, error) {
-	if chain == nil {
-		return store.AuditEvent{}, errors.New("appending audit event: no chain function")
-	}
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
-	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
-	err := s.write(ctx, "appending audit event", func(tx *sql.Tx) error {
-		var last int64
-		var prev []byte
-		err := tx.QueryRowContext(ctx, selectLastAuditSQL).Scan(&last, &prev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("reading the last event: %w", err)
-		}
-		ev.Seq, ev.PrevHash = last+1, prev
-		ev.Hash = chain(prev, ev)
-		_, err = tx.ExecContext(ctx, insertAuditSQL, ev.Seq, ev.Time.UnixNano(), ev.Kind, ev.UserID,
-			ev.UserName, ev.IP, ev.Detail, ev.PrevHash, ev.Hash)
-		return err
-	})
+	out, err := s.audited(ctx, "appending audit event", []store.AuditEvent{ev}, chain, nil)
 	if err != nil {
 		return store.AuditEvent{}, err
 	}
-	return ev, nil
+	return out[0], nil
+}
+
+// Audited runs change and appends events after it in one immediate
+// transaction: the change is never stored without its events, nor the
+// events without the change. Reading the last hash and inserting happen in
+// that transaction too, so processes appending at once still form one
+// unbroken chain. Each event's time is its Time (now if zero) truncated to
+// microseconds in UTC, which every backend stores exactly.
+func (s *Store) Audited(ctx context.Context, events []store.AuditEvent, chain store.ChainFunc, change func(store.Writer) error) ([]store.AuditEvent, error) {
+	return s.audited(ctx, "storing an audited change", events, chain, change)
+}
+
+func (s *Store) audited(ctx context.Context, what string, events []store.AuditEvent, chain store.ChainFunc, change func(store.Writer) error) ([]store.AuditEvent, error) {
+	if chain == nil && len(events) > 0 {
+		return nil, fmt.Errorf("%s: no chain function", what)
+	}
+	now := time.Now()
+	out := make([]store.AuditEvent, len(events))
+	for i, ev := range events {
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
+		out[i] = ev
+	}
+	err := s.write(ctx, what, func(tx *sql.Tx) error {
+		if change != nil {
+			if err := change(txWriter{&openTx{s: s, tx: tx}}); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, out, chain)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// appendAudit chains events (filling in Seq, PrevHash and Hash) after the
+// last stored event and inserts them in tx.
+func appendAudit(ctx context.Context, tx *sql.Tx, events []store.AuditEvent, chain store.ChainFunc) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var last int64
+	var prev []byte
+	err := tx.QueryRowContext(ctx, selectLastAuditSQL).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading the last audit event: %w", err)
+	}
+	for i := range events {
+		ev := &events[i]
+		ev.Seq, ev.PrevHash = last+1, prev
+		if ev.Hash = chain(prev, *ev); len(ev.Hash) == 0 {
+			return fmt.Errorf("audit event %s: the chain function gave no hash", ev.Kind)
+		}
+		_, err = tx.ExecContext(ctx, insertAuditSQL, ev.Seq, ev.Time.UnixNano(), ev.Kind, ev.UserID,
+			ev.UserName, ev.IP, ev.Detail, ev.PrevHash, ev.Hash)
+		if err != nil {
+			return fmt.Errorf("appending audit event %s: %w", ev.Kind, err)
+		}
+		last, prev = ev.Seq, ev.Hash
+	}
+	return nil
 }
 
 // Audit returns events, oldest first.

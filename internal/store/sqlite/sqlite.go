@@ -38,6 +38,8 @@ type Store struct {
 // Open opens the SQLite database file at path, creating it (mode 0600) and
 // its directory (0700) if needed, and applies pending migrations. The file
 // holds token hashes and the audit log, so it is private to the service user.
+// A full disk is reported as such (ErrDiskFull), not as the I/O error
+// SQLite gives for it.
 func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -47,19 +49,19 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	if err := createPrivate(abs, log); err != nil {
-		return nil, err
+		return nil, DiskFull(err, abs)
 	}
 	// Switching a new file to WAL and migrating both need the database to
 	// themselves; the lock file makes a second process starting at the same
 	// moment wait instead of failing.
-	unlock, err := lockFile(ctx, abs+"-open.lock")
+	unlock, err := lockFile(ctx, abs+"-open.lock", false)
 	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", abs, err)
+		return nil, DiskFull(fmt.Errorf("opening database %s: %w", abs, err), abs)
 	}
 	defer unlock()
 	db, err := openAndMigrate(ctx, abs, log)
 	if err != nil {
-		return nil, err
+		return nil, DiskFull(err, abs)
 	}
 	return &Store{db: db, log: log, writeSem: make(chan struct{}, 1)}, nil
 }
@@ -134,8 +136,16 @@ func (s *Store) Close() error {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // write runs fn in one immediate transaction, committing if it returns nil.
-// what describes the operation for error messages.
+// what describes the operation for error messages. Called through a
+// txWriter (ctx carries its transaction), fn runs in that transaction
+// instead, which commits or rolls back as a whole later.
 func (s *Store) write(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	if tx := joined(ctx, s); tx != nil {
+		if err := fn(tx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
 	select {
 	case s.writeSem <- struct{}{}:
 	case <-ctx.Done():

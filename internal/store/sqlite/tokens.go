@@ -16,7 +16,9 @@ const tokenColumns = `hash, kind, user_id, user_name, is_admin, device_id, clien
 
 // Replacing a token keeps an earlier revocation or logout: once dead in the
 // gateway or in Jellyfin, a token never comes back to life by being stored
-// again.
+// again. A resolved record never replaces a released one, so a process that
+// adopts a token another one released keeps the sign-in it records; the
+// check sits in the statement, so it holds however two processes interleave.
 const putTokenSQL = `INSERT INTO tokens (` + tokenColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (hash) DO UPDATE SET
@@ -26,10 +28,12 @@ const putTokenSQL = `INSERT INTO tokens (` + tokenColumns + `)
 		factor = excluded.factor, assurance = excluded.assurance, sealed = excluded.sealed, created_at = excluded.created_at,
 		last_seen_at = excluded.last_seen_at,
 		revoked_at = COALESCE(tokens.revoked_at, excluded.revoked_at),
-		logged_out_at = COALESCE(tokens.logged_out_at, excluded.logged_out_at)`
+		logged_out_at = COALESCE(tokens.logged_out_at, excluded.logged_out_at)
+	WHERE tokens.source = 'resolved' OR excluded.source <> 'resolved'`
 
 // PutToken inserts or replaces the token with t.Hash. A stored revocation or
-// logout time is kept.
+// logout time is kept, and a released record is not replaced by a resolved
+// one.
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	return s.write(ctx, "storing token", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, putTokenSQL, t.Hash[:], string(t.Kind), t.UserID, t.UserName,
@@ -137,6 +141,35 @@ func (s *Store) MarkLoggedOut(ctx context.Context, hash [32]byte, at time.Time) 
 		at = time.Now()
 	}
 	return s.updateToken(ctx, "recording token logout", markLoggedOutSQL, hash, at)
+}
+
+// The partial index tokens_pending_logout (migration 7) holds exactly the
+// revoked rows not yet logged out, so this stays cheap however many tokens
+// the gateway has ever seen.
+const pendingLogoutsSQL = `SELECT ` + tokenColumns + ` FROM tokens
+	WHERE revoked_at IS NOT NULL AND logged_out_at IS NULL AND kind = $1
+	ORDER BY revoked_at, hash`
+
+// PendingLogouts returns the revoked session tokens not yet logged out in
+// Jellyfin, oldest revocation first.
+func (s *Store) PendingLogouts(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.db.QueryContext(ctx, pendingLogoutsSQL, string(store.KindSession))
+	if err != nil {
+		return nil, fmt.Errorf("listing tokens awaiting logout: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing tokens awaiting logout: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing tokens awaiting logout: %w", err)
+	}
+	return out, nil
 }
 
 const touchTokenSQL = `UPDATE tokens SET last_seen_at = CASE

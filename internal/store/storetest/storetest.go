@@ -2,7 +2,8 @@
 // implementation runs it, so the SQLite file of a single gateway and a
 // database shared by several replicas keep the same contracts. It covers
 // the state replicas must agree on (Quick Connect requests, enrollments in
-// progress, throttle counters, known addresses and challenges).
+// progress, throttle counters, known addresses and challenges) and state
+// changes committed together with their audit events.
 //
 // Times are compared to the microsecond: a store must keep at least that
 // much of every time it stores, in any location.
@@ -28,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Throttle", func(t *testing.T) { runThrottle(t, open) })
 	t.Run("KnownAddress", func(t *testing.T) { runKnownAddress(t, open) })
 	t.Run("Challenge", func(t *testing.T) { runChallenge(t, open) })
+	t.Run("Audited", func(t *testing.T) { runAudited(t, open) })
+	t.Run("Tokens", func(t *testing.T) { runTokens(t, open) })
 }
 
 // t0 is the suite's "now": a microsecond part makes a store that drops it

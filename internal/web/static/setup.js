@@ -45,8 +45,22 @@
     return byAddress ? byAddress.AccessToken : '';
   }
 
+  // deviceId is the device id jellyfin-web uses in this browser, sent with
+  // every call so that the gateway can tell which trusted browser is this
+  // one. A value that could break the header is left out.
+  function deviceId() {
+    let id = '';
+    try { id = localStorage.getItem('_deviceId2') || ''; } catch (e) { id = ''; }
+    return /^[\x21-\x7e]{1,200}$/.test(id) && !/["\\,]/.test(id) ? id : '';
+  }
+
+  function authorization() {
+    const dev = deviceId();
+    return 'MediaBrowser ' + (dev ? 'DeviceId="' + dev + '", ' : '') + 'Token="' + token + '"';
+  }
+
   async function api(method, path, body) {
-    const headers = { Authorization: 'MediaBrowser Token="' + token + '"', Accept: 'application/json' };
+    const headers = { Authorization: authorization(), Accept: 'application/json' };
     if (body) headers['Content-Type'] = 'application/json';
     const res = await fetch(apiBase + path, {
       method,
@@ -204,10 +218,10 @@
     render();
   }
 
-  function render() {
+  // renderStatus shows whether two-step verification is on: exactly one of
+  // the two lines, whatever was shown before.
+  function renderStatus() {
     const a = account;
-    show('signin', false);
-    show('codes', false);
     show('status', true);
     $('status-user').textContent = a.userName;
     show('status-on', a.enrolled);
@@ -222,6 +236,13 @@
     rec.textContent = (a.recoveryLeft === 1 ? '1 recovery code left.' : a.recoveryLeft + ' recovery codes left.') +
       (a.recoveryLeft < 3 ? ' Make new ones below.' : '');
     rec.hidden = !a.enrolled;
+  }
+
+  function render() {
+    const a = account;
+    show('signin', false);
+    show('codes', false);
+    renderStatus();
 
     show('enroll', !a.enrolled);
     show('enroll-start', true);
@@ -285,17 +306,44 @@
     }
   }
 
+  // handheld tells a phone or tablet, where the authenticator app is on the
+  // device itself, from a computer, where the app is on another device and
+  // a link to it would lead nowhere: the primary pointer is a finger, or
+  // the browser says it is a phone or tablet.
+  function handheld() {
+    try {
+      if (window.matchMedia && window.matchMedia('(pointer: coarse)').matches) return true;
+    } catch (e) {
+      // no media queries: the user agent decides
+    }
+    const nav = typeof navigator === 'object' && navigator ? navigator : {};
+    const ua = String(nav.userAgent || '');
+    return /Android|iPhone|iPad|iPod|Mobile/i.test(ua) || (/Macintosh/.test(ua) && nav.maxTouchPoints > 1);
+  }
+
+  // showSecret writes the key in groups of four, each kept whole when the
+  // line wraps, so that it reads and types the same on a narrow phone.
+  function showSecret(key) {
+    const groups = key.match(/.{1,4}/g) || [];
+    const box = $('secret');
+    box.replaceChildren(...groups.map((g) => el('span', 'secret-group', g)));
+    box.setAttribute('aria-label', groups.join(' '));
+  }
+
   // startEnroll shows a new secret and waits for its first code.
   function startEnroll(e) {
     secret = String(e.secret || '').replace(/\s+/g, '');
-    $('secret').textContent = (secret.match(/.{1,4}/g) || []).join(' ');
+    showSecret(secret);
+    const issuer = String(e.issuer || root.dataset.issuer || '');
+    $('issuer').textContent = issuer;
+    show('issuer-note', issuer !== '');
     const qr = $('qr');
     const image = /^data:image\//.test(e.qr || '');
     qr.hidden = !image;
     if (image) qr.src = e.qr;
     const link = $('otpauth');
-    const app = /^otpauth:/i.test(e.uri || '');
-    link.hidden = !app;
+    const app = /^otpauth:/i.test(e.uri || '') && handheld();
+    show('otpauth-row', app);
     if (app) link.href = e.uri;
     $('confirm-code').value = '';
     show('confirm-error', false);
@@ -365,8 +413,10 @@
     alert.hidden = true;
     try {
       const res = await api('POST', 'totp/confirm', { code });
+      account.enrolled = true;
+      account.recoveryLeft = (res.recoveryCodes || []).length;
+      renderStatus();
       showCodes(res.recoveryCodes);
-      flash('Two-step verification is on.');
     } catch (err) {
       if (err.status === 401) { signedOut(); return; }
       alert.textContent = err.message;
@@ -399,7 +449,7 @@
     'Current code, to turn off two-step verification', async (code) => {
       await api('POST', 'totp/disable', { code });
       await load();
-      flash('Two-step verification is off.');
+      flash('Your authenticator app was removed.');
     }));
 
   window.addEventListener('beforeunload', (ev) => {

@@ -9,8 +9,19 @@ const vm = require('node:vm');
 const source = fs.readFileSync(path.join(__dirname, '..', '..', 'static', 'inject.js'), 'utf8');
 const ORIGIN = 'https://media.example.com';
 
-// load runs inject.js in a fake window whose fetch answers with respond.
-function load(respond, { scriptSrc = ORIGIN + '/jellyfin/jellyguard/static/inject.0123456789ab.js', times = 1 } = {}) {
+function fakeStorage(initial = {}) {
+  const m = new Map(Object.entries(initial));
+  return {
+    map: m,
+    getItem: (k) => (m.has(k) ? m.get(k) : null),
+    setItem: (k, v) => { m.set(k, String(v)); },
+    removeItem: (k) => { m.delete(k); },
+  };
+}
+
+// load runs inject.js in a fake window whose fetch answers with respond;
+// local and session are the window's storages.
+function load(respond, { scriptSrc = ORIGIN + '/jellyfin/jellyguard/static/inject.0123456789ab.js', times = 1, local, session } = {}) {
   const calls = [];
   const assigned = [];
   const realFetch = function (input, init) {
@@ -22,9 +33,9 @@ function load(respond, { scriptSrc = ORIGIN + '/jellyfin/jellyguard/static/injec
     origin: ORIGIN,
     assign(u) { assigned.push(u); },
   };
-  const window = { fetch: realFetch };
+  const window = { fetch: realFetch, localStorage: local, sessionStorage: session };
   const document = { currentScript: scriptSrc ? { src: scriptSrc } : null };
-  const ctx = vm.createContext({ window, document, location, URL, Headers, Request, Response });
+  const ctx = vm.createContext({ window, document, location, URL, Headers, Request, Response, setInterval, clearInterval, setTimeout });
   for (let i = 0; i < times; i++) vm.runInContext(source, ctx);
   return { window, calls, assigned, realFetch };
 }
@@ -138,4 +149,68 @@ test('wraps only once when loaded twice', async () => {
   await window.fetch(login, loginInit());
   assert.equal(calls.length, 1);
   assert.equal(window.fetch.jellyguard, true);
+});
+
+// --- Setup after a sign-in on the grace period ------------------------------
+
+const SETUP = '/jellyfin/jellyguard/setup';
+const released = (setup, token = 'tok-new') => () => new Response(JSON.stringify({ AccessToken: token, ServerId: 'srv1' }), {
+  status: 200, headers: setup ? { 'X-Jellyguard-Setup': setup, 'Content-Type': 'application/json' } : { 'Content-Type': 'application/json' },
+});
+const credsWith = (token) => JSON.stringify({ Servers: [{ Id: 'srv1', ManualAddress: ORIGIN + '/jellyfin', AccessToken: token }] });
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('opens Setup once jellyfin-web has stored the session a grace sign-in gave', async () => {
+  const local = fakeStorage();
+  const session = fakeStorage();
+  const { window, assigned } = load(released(SETUP), { local, session });
+  const res = await window.fetch(login, loginInit());
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { AccessToken: 'tok-new', ServerId: 'srv1' }, 'the app still reads the whole answer');
+  await wait(250);
+  assert.deepEqual(assigned, [], 'Setup waits until the app has stored the session');
+  local.setItem('jellyfin_credentials', credsWith('tok-new'));
+  await wait(250);
+  assert.deepEqual(assigned, [SETUP]);
+  assert.equal(session.getItem('jellyguard.setup'), null, 'the pending visit is done');
+});
+
+test('opens Setup after the app reloads on sign-in', async () => {
+  const local = fakeStorage();
+  const session = fakeStorage();
+  const first = load(released(SETUP), { local, session });
+  await first.window.fetch(login, loginInit());
+  await wait(50);
+  assert.ok(session.getItem('jellyguard.setup'), 'the visit is remembered for the reloaded page');
+  // The app stores the session and reloads: the script runs again.
+  local.setItem('jellyfin_credentials', credsWith('tok-new'));
+  const second = load(ok, { local, session });
+  assert.deepEqual(second.assigned, [SETUP]);
+  assert.equal(session.getItem('jellyguard.setup'), null);
+});
+
+test('a pending visit for another session, or an old one, is dropped', async () => {
+  for (const pending of [
+    { to: SETUP, token: 'other', at: Date.now() },
+    { to: SETUP, token: 'tok-new', at: Date.now() - 120000 },
+    { to: 'https://evil.example/', token: 'tok-new', at: Date.now() },
+    'not json',
+  ]) {
+    const local = fakeStorage({ jellyfin_credentials: credsWith('tok-new') });
+    const session = fakeStorage({ 'jellyguard.setup': typeof pending === 'string' ? pending : JSON.stringify(pending) });
+    const { assigned } = load(ok, { local, session });
+    assert.deepEqual(assigned, [], JSON.stringify(pending));
+  }
+});
+
+test('goes nowhere without the header, or with one that leaves the origin', async () => {
+  for (const setup of ['', 'https://evil.example/setup', '//evil.example/setup']) {
+    const local = fakeStorage({ jellyfin_credentials: credsWith('tok-new') });
+    const session = fakeStorage();
+    const { window, assigned } = load(released(setup), { local, session });
+    await window.fetch(login, loginInit());
+    await wait(250);
+    assert.deepEqual(assigned, [], setup);
+    assert.equal(session.getItem('jellyguard.setup'), null, setup);
+  }
 });

@@ -50,7 +50,8 @@ function fakeAPI({ enrolled = false, serverId = 'srv1', stale = false } = {}) {
     const auth = init.headers && init.headers.Authorization;
     calls.push({ url, method, body, auth });
     if (url === '/jellyfin/System/Info/Public') return serverId ? json(200, { Id: serverId }) : json(500, {});
-    if (auth !== 'MediaBrowser Token="' + TOKEN + '"') return json(401, { error: 'unauthorized', message: 'Sign in to Jellyfin first.' });
+    const token = /(?:^MediaBrowser |, )Token="([^"]*)"$/.exec(auth || '');
+    if (!token || token[1] !== TOKEN) return json(401, { error: 'unauthorized', message: 'Sign in to Jellyfin first.' });
     const ok = (code, then) => (code === '123456' ? then() : bad);
     switch (method + ' ' + url.slice(API.length)) {
       case 'GET account':
@@ -68,7 +69,7 @@ function fakeAPI({ enrolled = false, serverId = 'srv1', stale = false } = {}) {
         if (!state.enrolled && stale && body.password !== PASSWORD) {
           return json(400, { error: 'bad_password', message: "That password didn't work. Check it and try again." });
         }
-        return json(200, { secret: 'JBSWY3DPEHPK3PXP', uri: 'otpauth://totp/x:alice', qr: 'data:image/svg+xml;base64,PHN2Zy8+' });
+        return json(200, { secret: 'JBSWY3DPEHPK3PXP', uri: 'otpauth://totp/x:alice', qr: 'data:image/svg+xml;base64,PHN2Zy8+', issuer: 'Living Room' });
       case 'POST totp/confirm':
         return ok(body.code, () => { state.enrolled = true; return json(200, { recoveryCodes: ['aaaa-bbbb', 'cccc-dddd'] }); });
       case 'POST recovery/regenerate':
@@ -91,8 +92,12 @@ async function settle() {
   for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
 }
 
-// open runs setup.js on a fresh page and waits until it has loaded.
-async function open(api, stored) {
+const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36';
+
+// open runs setup.js on a fresh page and waits until it has loaded. coarse
+// is what the '(pointer: coarse)' media query answers (undefined: the
+// browser has no matchMedia); ua is the user agent.
+async function open(api, stored, { coarse = false, ua = DESKTOP, touchPoints = 0 } = {}) {
   const page = pageDocument(html);
   page.byId.get('setup').dataset = { base: '/jellyfin', api: API, web: '/jellyfin/web/' };
   page.byId.get('code-prompt').content = promptTemplate();
@@ -103,8 +108,12 @@ async function open(api, stored) {
     document: page.document,
     localStorage: { getItem: (k) => (storage.has(k) ? storage.get(k) : null), setItem: (k, v) => storage.set(k, v) },
     location: { origin: ORIGIN, host: 'media.example.com' },
-    window: { confirm: () => true, addEventListener() {} },
-    navigator: { clipboard: { writeText: async (t) => { copied.push(t); } } },
+    window: {
+      confirm: () => true,
+      addEventListener() {},
+      matchMedia: coarse === undefined ? undefined : (q) => ({ matches: q === '(pointer: coarse)' && coarse }),
+    },
+    navigator: { userAgent: ua, maxTouchPoints: touchPoints, clipboard: { writeText: async (t) => { copied.push(t); } } },
     fetch: api.fetch,
     setTimeout: () => 0,
     URL,
@@ -113,6 +122,16 @@ async function open(api, stored) {
   await settle();
   const $ = (id) => page.byId.get(id);
   return { page, $, copied, visible: (id) => !$(id).hidden };
+}
+
+// assertSecret checks the key on the page: groups of four, each an element
+// of its own that the stylesheet keeps whole when the line wraps, read out
+// with spaces.
+function assertSecret($) {
+  const groups = $('secret').children;
+  assert.deepEqual(groups.map((g) => g.textContent), ['JBSW', 'Y3DP', 'EHPK', '3PXP']);
+  assert.ok(groups.every((g) => g.tagName === 'SPAN' && g.className === 'secret-group'));
+  assert.equal($('secret').getAttribute('aria-label'), 'JBSW Y3DP EHPK 3PXP');
 }
 
 const saved = (servers) => ({ jellyfin_credentials: JSON.stringify({ Servers: servers }) });
@@ -171,9 +190,11 @@ test('sets up an authenticator app and shows the recovery codes once', async () 
   await settle();
   assert.deepEqual(api.calls.at(-1).body, {});
   assert.ok(visible('enroll-steps') && !visible('enroll-start'));
-  assert.equal($('secret').textContent, 'JBSW Y3DP EHPK 3PXP');
+  assertSecret($);
   assert.equal($('qr').src, 'data:image/svg+xml;base64,PHN2Zy8+');
-  assert.equal($('otpauth').href, 'otpauth://totp/x:alice');
+  assert.ok(!visible('otpauth-row'), 'a computer gets no link to an app on another device');
+  assert.ok(visible('issuer-note'));
+  assert.equal($('issuer').textContent, 'Living Room', 'the page names the account as the app lists it');
   await $('copy-secret').click();
   assert.deepEqual(copied, ['JBSWY3DPEHPK3PXP']);
 
@@ -187,6 +208,12 @@ test('sets up an authenticator app and shows the recovery codes once', async () 
   assert.ok(ev.defaultPrevented);
   assert.deepEqual(api.calls.at(-1).body, { code: '123456' });
   assert.ok(visible('codes') && !visible('enroll') && !visible('manage'));
+  // Right after the first code the page says it is on, once, and no
+  // longer that it is off or required.
+  assert.ok(visible('status-on'), 'the status says it is on');
+  assert.ok(!visible('status-off'), '"on" and "off" are never shown together');
+  assert.ok(!visible('status-required'));
+  assert.ok(!/is on|is off/.test($('flash').hidden ? '' : $('flash').textContent), 'no second status line');
   assert.deepEqual($('codes-list').children.map((li) => li.textContent), ['aaaa-bbbb', 'cccc-dddd']);
   await $('codes-copy').click();
   assert.equal(copied.at(-1), 'aaaa-bbbb\ncccc-dddd');
@@ -325,7 +352,7 @@ test('asks for the password before a first authenticator when the session is old
   assert.ok(ev.defaultPrevented);
   assert.deepEqual(begins().at(-1).body, { password: PASSWORD }, 'the password is sent as typed');
   assert.ok(visible('enroll-steps') && !visible('enroll-start'));
-  assert.equal($('secret').textContent, 'JBSW Y3DP EHPK 3PXP');
+  assertSecret($);
   assert.equal(form.parentElement, null, 'the prompt is gone');
 
   $('confirm-code').value = '123456';
@@ -354,4 +381,44 @@ test('a fresh session sets up without a password prompt', async () => {
   await settle();
   assert.equal($('enroll-begin').parentElement.querySelector('form'), null);
   assert.ok(visible('enroll-steps'));
+});
+
+test('offers to open the app only on a phone or tablet', async () => {
+  const cases = [
+    [{ coarse: true }, true, 'a finger is the pointer'],
+    [{ coarse: undefined, ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1' }, true, 'an iPhone'],
+    [{ coarse: false, ua: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/140.0 Mobile Safari/537.36' }, true, 'an Android phone'],
+    [{ coarse: false, ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15', touchPoints: 5 }, true, 'an iPad asking as a Mac'],
+    [{ coarse: false }, false, 'a desktop'],
+    [{ coarse: undefined }, false, 'a desktop without media queries'],
+    [{ coarse: false, ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15' }, false, 'a Mac'],
+  ];
+  for (const [opts, want, what] of cases) {
+    const api = fakeAPI();
+    const { $, visible } = await open(api, mine, opts);
+    await $('enroll-begin').click();
+    await settle();
+    assert.equal(visible('otpauth-row'), want, what);
+    if (want) assert.equal($('otpauth').href, 'otpauth://totp/x:alice', what);
+  }
+});
+
+test("sends this browser's device id, so the gateway can tell which browser is this one", async () => {
+  const api = fakeAPI();
+  const { $, visible } = await open(api, { ...mine, _deviceId2: 'TW96aWxsYS81LjB8MTcwMDAwMDAwMDAwMA11' });
+  assert.ok(visible('status'));
+  const calls = api.calls.filter((c) => c.url.startsWith(API));
+  assert.ok(calls.length > 0);
+  for (const c of calls) {
+    assert.equal(c.auth, 'MediaBrowser DeviceId="TW96aWxsYS81LjB8MTcwMDAwMDAwMDAwMA11", Token="' + TOKEN + '"');
+  }
+  assert.match($('browser-list').children[0].text(), /This browser/);
+
+  // A stored value that would break the header is left out.
+  for (const bad of ['a"b', 'a,b', 'x'.repeat(201), 'a b']) {
+    const api2 = fakeAPI();
+    await open(api2, { ...mine, _deviceId2: bad });
+    const c = api2.calls.find((x) => x.url === API + 'account');
+    assert.equal(c.auth, 'MediaBrowser Token="' + TOKEN + '"', JSON.stringify(bad));
+  }
 });
