@@ -197,7 +197,7 @@ func (w *crashWorld) cli(killAfter time.Duration, args ...string) (string, bool)
 func (w *crashWorld) banning(ctx context.Context, round int) {
 	for i := 0; ctx.Err() == nil; i++ {
 		addr := fmt.Sprintf("198.18.%d.%d", round, i%250)
-		if _, ok := w.cli(0, "ban", "add", addr, "--reason", "crash test"); ok {
+		if _, ok := w.cli(killEveryThird(i), "ban", "add", addr, "--reason", "crash test"); ok {
 			w.mu.Lock()
 			w.bans[addr] = true
 			w.mu.Unlock()
@@ -213,12 +213,22 @@ func (w *crashWorld) revoking(ctx context.Context, _ int) {
 			continue
 		}
 		h := tokens.HashOf(token).String()
-		if _, ok := w.cli(0, "token", "revoke", h); ok {
+		if _, ok := w.cli(killEveryThird(len(h)+int(time.Now().UnixNano()%3)), "token", "revoke", h); ok {
 			w.mu.Lock()
 			w.revoked[token] = true
 			w.mu.Unlock()
 		}
 	}
+}
+
+// killEveryThird is how long every third admin command may run before it
+// is killed (0: to its end): long enough to start, short enough to die
+// anywhere in its work.
+func killEveryThird(i int) time.Duration {
+	if i%3 != 2 {
+		return 0
+	}
+	return time.Duration(20+(i*37)%180) * time.Millisecond
 }
 
 func (w *crashWorld) someLiveToken() string {
