@@ -15,6 +15,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // audited is a sign-in service with an audit log over a real SQLite file,
@@ -23,7 +24,7 @@ type audited struct {
 	*Service
 	st  *sqlite.Store
 	log *audit.Log
-	clk *clock
+	clk *testkit.Clock
 }
 
 func newAudited(t *testing.T) *audited {
@@ -42,9 +43,9 @@ func newAudited(t *testing.T) *audited {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	log := audit.New(st, keys, nil)
-	s := New(Options{Config: &cfg, Store: st, Keys: keys, Audit: log, Now: clk.now})
+	s := New(Options{Config: &cfg, Store: st, Keys: keys, Audit: log, Now: clk.Now})
 	return &audited{Service: s, st: st, log: log, clk: clk}
 }
 
@@ -90,7 +91,7 @@ func (a *audited) record(t *testing.T, userID string) factorRecord {
 	if r.Codes, err = a.st.RecoveryCodes(ctx, userID); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := a.st.PendingEnrollment(ctx, userID, a.clk.now()); err == nil {
+	if p, err := a.st.PendingEnrollment(ctx, userID, a.clk.Now()); err == nil {
 		r.Pending = p.Sealed
 	}
 	n, err := a.log.Verify(ctx)
@@ -112,8 +113,8 @@ func (a *audited) unchanged(t *testing.T, what string, before factorRecord) {
 // test types is one the gateway has not accepted yet.
 func (a *audited) code(t *testing.T, secret string) string {
 	t.Helper()
-	a.clk.advance(30 * time.Second)
-	c, err := totp.Code(secret, a.clk.now())
+	a.clk.Advance(30 * time.Second)
+	c, err := totp.Code(secret, a.clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func (a *audited) events(t *testing.T, kind audit.Kind) int {
 func TestAFactorChangeCommitsWholeOrNotAtAll(t *testing.T) {
 	ctx := context.Background()
 	a := newAudited(t)
-	c := freshSession(t, a.Service, "0123456789abcdef0123456789abcdef", a.clk.now(), DoorLogin)
+	c := freshSession(t, a.Service, "0123456789abcdef0123456789abcdef", a.clk.Now(), DoorLogin)
 
 	// The first enrollment, through the Setup page.
 	e, err := a.BeginTOTP(ctx, c, "", "")
@@ -170,7 +171,7 @@ func TestAFactorChangeCommitsWholeOrNotAtAll(t *testing.T) {
 	if _, err := a.ConfirmTOTP(ctx, c, code); err != nil {
 		t.Fatalf("confirming once writes work: %v", err)
 	}
-	if _, err := a.st.PendingEnrollment(ctx, aliceID, a.clk.now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := a.st.PendingEnrollment(ctx, aliceID, a.clk.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the confirmed enrollment is still pending: %v", err)
 	}
 	if n := a.events(t, audit.FactorEnrolled); n != 1 {

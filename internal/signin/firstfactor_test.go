@@ -15,6 +15,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/jellyfin/fake"
 	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
@@ -60,7 +61,7 @@ type withJellyfin struct {
 	svc    *Service
 	jf     *fake.Server
 	tap    *issuedTap
-	clk    *clock
+	clk    *testkit.Clock
 	alice  fake.UserInfo
 	bob    fake.UserInfo
 	client *jellyfin.Client
@@ -68,7 +69,7 @@ type withJellyfin struct {
 
 func newWithJellyfin(t *testing.T) *withJellyfin {
 	t.Helper()
-	w := &withJellyfin{clk: &clock{t: time.Now()}, jf: fake.New(fake.Options{})}
+	w := &withJellyfin{clk: testkit.NewClock(time.Now()), jf: fake.New(fake.Options{})}
 	w.alice = w.jf.AddUser("alice", "alice-password", false)
 	w.bob = w.jf.AddUser("bob", "bob-password", false)
 	w.tap = &issuedTap{byDevice: map[string][]string{}, next: w.jf}
@@ -129,7 +130,7 @@ func TestFirstAuthenticatorNeedsARecentSignInOrThePassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWithJellyfin(t)
 			token := w.signIn(t, "alice", "alice-password", "dev-1")
-			c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now().Add(-tt.age), tt.source)
+			c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now().Add(-tt.age), tt.source)
 			if tt.adopt {
 				c.Session.SignedInAt, c.Session.Adopted = time.Time{}, true
 			}
@@ -157,8 +158,8 @@ func TestFirstAuthenticatorNeedsARecentSignInOrThePassword(t *testing.T) {
 func TestTheStoredSignInTimeDecides(t *testing.T) {
 	w := newWithJellyfin(t)
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now().Add(-time.Hour), DoorLogin)
-	c.Session.SignedInAt = w.clk.now()
+	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now().Add(-time.Hour), DoorLogin)
+	c.Session.SignedInAt = w.clk.Now()
 	if _, err := w.svc.BeginTOTP(context.Background(), c, "", ""); !errors.Is(err, ErrPasswordRequired) {
 		t.Fatalf("begin: %v, want ErrPasswordRequired", err)
 	}
@@ -168,7 +169,7 @@ func TestFirstAuthenticatorWithThePassword(t *testing.T) {
 	ctx := context.Background()
 	w := newWithJellyfin(t)
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now().Add(-time.Hour), DoorLogin)
+	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now().Add(-time.Hour), DoorLogin)
 	dev := PasswordCheckDevice(tokens.HashOf(token))
 
 	if _, err := w.svc.BeginTOTP(ctx, c, "", "not-her-password"); !errors.Is(err, ErrBadPassword) {
@@ -211,7 +212,7 @@ func TestFirstAuthenticatorWithThePassword(t *testing.T) {
 func TestPasswordOfTheSessionsUserOnly(t *testing.T) {
 	w := newWithJellyfin(t)
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "bob", token, w.clk.now().Add(-time.Hour), DoorLogin)
+	c := sessionOf(t, w.svc, w.alice.ID, "bob", token, w.clk.Now().Add(-time.Hour), DoorLogin)
 	if _, err := w.svc.BeginTOTP(context.Background(), c, "", "bob-password"); !errors.Is(err, ErrBadPassword) {
 		t.Fatalf("begin: %v, want ErrBadPassword", err)
 	}
@@ -226,12 +227,12 @@ func TestPasswordIsNoCurrentCode(t *testing.T) {
 	ctx := context.Background()
 	w := newWithJellyfin(t)
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now(), DoorLogin)
+	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now(), DoorLogin)
 	sealed, err := w.svc.opt.Keys.Seal([]byte("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), totpAAD(w.alice.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.opt.Store.PutTOTP(ctx, store.TOTP{UserID: w.alice.ID, Sealed: sealed, Confirmed: true, CreatedAt: w.clk.now()}); err != nil {
+	if err := w.svc.opt.Store.PutTOTP(ctx, store.TOTP{UserID: w.alice.ID, Sealed: sealed, Confirmed: true, CreatedAt: w.clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.svc.BeginTOTP(ctx, c, "", "alice-password"); !errors.Is(err, ErrCodeRequired) {
@@ -246,7 +247,7 @@ func TestPasswordGuessesAreThrottled(t *testing.T) {
 	ctx := context.Background()
 	w := newWithJellyfin(t)
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now().Add(-time.Hour), DoorLogin)
+	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now().Add(-time.Hour), DoorLogin)
 	var err error
 	for i := 0; i < 20 && !errors.Is(err, ErrThrottled); i++ {
 		_, err = w.svc.BeginTOTP(ctx, c, "", "guess-"+string(rune('a'+i)))

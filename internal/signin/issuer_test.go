@@ -13,6 +13,7 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/jellyfin"
 	"github.com/jellyguard/jellyguard/internal/store"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // namedJellyfin answers /System/Info/Public with a server name that can
@@ -48,7 +49,7 @@ func (n *namedJellyfin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"ServerName": n.name, "Id": "0123456789abcdef0123456789abcdef"})
 }
 
-func withNamedJellyfin(t *testing.T, name string) (*Service, *namedJellyfin, *clock) {
+func withNamedJellyfin(t *testing.T, name string) (*Service, *namedJellyfin, *testkit.Clock) {
 	t.Helper()
 	jf := &namedJellyfin{name: name}
 	srv := httptest.NewServer(jf)
@@ -57,7 +58,7 @@ func withNamedJellyfin(t *testing.T, name string) (*Service, *namedJellyfin, *cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	s, _ := replicas(t, clk)
 	s.tf.Issuer = ""
 	s.opt.Jellyfin = jellyfin.NewClient(u, "", nil)
@@ -79,14 +80,14 @@ func TestIssuerIsJellyfinsServerName(t *testing.T) {
 	if got := s.issuer(ctx); got != "Living Room Movies" || jf.questions() != 1 {
 		t.Fatalf("issuer %q after %d questions, want the remembered name after 1", got, jf.questions())
 	}
-	clk.advance(issuerFresh)
+	clk.Advance(issuerFresh)
 	if got := s.issuer(ctx); got != "Den" {
 		t.Fatalf("issuer %q after a rename, want Den", got)
 	}
 
 	// Down after a name was known: the last name stays.
 	jf.set("Attic", true)
-	clk.advance(issuerFresh)
+	clk.Advance(issuerFresh)
 	if got := s.issuer(ctx); got != "Den" {
 		t.Fatalf("issuer %q with Jellyfin down, want the last name it gave", got)
 	}
@@ -101,7 +102,7 @@ func TestIssuerIsJellyfinsServerName(t *testing.T) {
 	if got := s.issuer(ctx); got != DefaultIssuer {
 		t.Fatalf("issuer %q right after a failed lookup, want %q until the retry", got, DefaultIssuer)
 	}
-	clk.advance(issuerRetry)
+	clk.Advance(issuerRetry)
 	if got := s.issuer(ctx); got != "Attic" {
 		t.Fatalf("issuer %q after the retry, want Attic", got)
 	}
@@ -131,7 +132,7 @@ func TestEnrollmentsUseTheIssuer(t *testing.T) {
 	w := newWithJellyfin(t)
 	w.svc.tf.Issuer = ""
 	token := w.signIn(t, "alice", "alice-password", "dev-1")
-	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.now(), DoorLogin)
+	c := sessionOf(t, w.svc, w.alice.ID, "alice", token, w.clk.Now(), DoorLogin)
 	e, err := w.svc.BeginTOTP(ctx, c, "", "")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/jellyguard/jellyguard/internal/secret"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/tokens"
 )
 
@@ -27,15 +28,11 @@ const (
 )
 
 // clock is a settable clock shared by the replicas of a test.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // replicas returns two sign-in services over one database and one key
 // file, each with its own connection and nothing in memory in common, as
 // two gateways behind a load balancer have.
-func replicas(t *testing.T, clk *clock) (a, b *Service) {
+func replicas(t *testing.T, clk *testkit.Clock) (a, b *Service) {
 	t.Helper()
 	dir := t.TempDir()
 	open := func() *Service {
@@ -52,7 +49,7 @@ func replicas(t *testing.T, clk *clock) (a, b *Service) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		return New(Options{Config: &cfg, Store: st, Keys: keys, Now: clk.now})
+		return New(Options{Config: &cfg, Store: st, Keys: keys, Now: clk.Now})
 	}
 	return open(), open()
 }
@@ -73,7 +70,7 @@ func redeems(t *testing.T, s *Service, secret, user string) bool {
 
 func TestQuickConnectApprovalIsSharedByReplicas(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
 	secret := qcSecret(1)
 	ip := netip.MustParseAddr("203.0.113.7")
@@ -95,19 +92,19 @@ func TestQuickConnectApprovalIsSharedByReplicas(t *testing.T) {
 	}
 
 	// Only the secret's hash is stored, with who approved it.
-	r, err := b.opt.Store.QuickConnect(ctx, sha256.Sum256([]byte(secret)), clk.now())
+	r, err := b.opt.Store.QuickConnect(ctx, sha256.Sum256([]byte(secret)), clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := store.QuickConnectApproval{UserID: aliceID, UserName: "alice", Assurance: store.AssuranceTwoFactor,
-		IP: "203.0.113.7", At: clk.now()}
+		IP: "203.0.113.7", At: clk.Now()}
 	if got := r.Approval; !got.At.Equal(want.At) || got.UserID != want.UserID || got.UserName != want.UserName ||
 		got.IsAdmin || got.Assurance != want.Assurance || got.IP != want.IP {
 		t.Fatalf("approval %+v, want %+v", got, want)
 	}
 
 	// The request ends with its lifetime, on every replica.
-	clk.advance(qcLifetime)
+	clk.Advance(qcLifetime)
 	if redeems(t, a, secret, aliceID) || redeems(t, b, secret, aliceID) {
 		t.Fatal("an expired approval vouches")
 	}
@@ -115,7 +112,7 @@ func TestQuickConnectApprovalIsSharedByReplicas(t *testing.T) {
 
 func TestQuickConnectApprovalNeedsAVerifiedApprover(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
 	for i, tt := range []struct {
 		name  string
@@ -147,11 +144,11 @@ func TestQuickConnectApprovalNeedsAVerifiedApprover(t *testing.T) {
 // request with it is approved.
 func TestQuickConnectApprovalGoesToTheNewestRequest(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
 	older, newer := qcSecret(3), qcSecret(4)
 	a.NoteQuickConnect(ctx, older, qcCode)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	b.NoteQuickConnect(ctx, newer, qcCode)
 	alice := tokens.Verdict{Status: tokens.Active, UserID: aliceID, UserName: "alice", Assurance: store.AssuranceTwoFactor}
 	b.NoteQuickConnectAuthorized(ctx, qcCode, alice, netip.Addr{})
@@ -164,7 +161,7 @@ func TestQuickConnectApprovalGoesToTheNewestRequest(t *testing.T) {
 	// Approving the code again finds no open request: nothing changes.
 	bob := tokens.Verdict{Status: tokens.Active, UserID: bobID, UserName: "bob", IsAdmin: true, Assurance: store.AssuranceTwoFactor}
 	a.NoteQuickConnectAuthorized(ctx, qcCode, bob, netip.Addr{})
-	r, err := a.opt.Store.QuickConnect(ctx, sha256.Sum256([]byte(newer)), clk.now())
+	r, err := a.opt.Store.QuickConnect(ctx, sha256.Sum256([]byte(newer)), clk.Now())
 	if err != nil || r.Approval.UserID != aliceID {
 		t.Fatalf("approval %+v, %v: the first approval must stand", r.Approval, err)
 	}
@@ -195,16 +192,16 @@ func sessionOf(t *testing.T, s *Service, userID, name, token string, at time.Tim
 
 func TestEnrollmentBegunOnOneReplicaIsConfirmedOnAnother(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
-	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.now(), DoorLogin)
+	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.Now(), DoorLogin)
 
 	e, err := a.BeginTOTP(ctx, c, "", "")
 	if err != nil {
 		t.Fatalf("begin on a: %v", err)
 	}
 	// The pending secret is stored sealed, never in clear.
-	p, err := b.opt.Store.PendingEnrollment(ctx, aliceID, clk.now())
+	p, err := b.opt.Store.PendingEnrollment(ctx, aliceID, clk.Now())
 	if err != nil {
 		t.Fatalf("pending enrollment not stored: %v", err)
 	}
@@ -215,8 +212,8 @@ func TestEnrollmentBegunOnOneReplicaIsConfirmedOnAnother(t *testing.T) {
 		t.Fatal("a pending secret opens as a confirmed one")
 	}
 
-	clk.advance(40 * time.Second)
-	code, err := totp.Code(e.Secret, clk.now())
+	clk.Advance(40 * time.Second)
+	code, err := totp.Code(e.Secret, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +227,7 @@ func TestEnrollmentBegunOnOneReplicaIsConfirmedOnAnother(t *testing.T) {
 	if !a.isEnrolled(ctx, aliceID) || !b.isEnrolled(ctx, aliceID) {
 		t.Fatal("not enrolled after confirming")
 	}
-	if _, err := a.opt.Store.PendingEnrollment(ctx, aliceID, clk.now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := a.opt.Store.PendingEnrollment(ctx, aliceID, clk.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the pending enrollment is left behind: %v", err)
 	}
 	if _, err := a.ConfirmTOTP(ctx, c, code); !errors.Is(err, ErrExpired) {
@@ -240,9 +237,9 @@ func TestEnrollmentBegunOnOneReplicaIsConfirmedOnAnother(t *testing.T) {
 
 func TestEnrollmentBegunAgainReplacesTheSecretEverywhere(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
-	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.now(), DoorLogin)
+	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.Now(), DoorLogin)
 	first, err := a.BeginTOTP(ctx, c, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -251,14 +248,21 @@ func TestEnrollmentBegunAgainReplacesTheSecretEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, _ := totp.Code(first.Secret, clk.now())
-	if cur, _ := totp.Code(second.Secret, clk.now()); cur == old {
-		t.Skip("both secrets show the same code now")
+	old, _ := totp.Code(first.Secret, clk.Now())
+	for i := 0; ; i++ { // two secrets show one code now and then: step on until they differ
+		if cur, _ := totp.Code(second.Secret, clk.Now()); cur != old {
+			break
+		}
+		if i == 10 {
+			t.Fatal("the two secrets showed the same code for ten steps")
+		}
+		clk.Advance(30 * time.Second)
+		old, _ = totp.Code(first.Secret, clk.Now())
 	}
 	if _, err := a.ConfirmTOTP(ctx, c, old); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("the replaced secret's code: %v, want ErrBadCode", err)
 	}
-	code, _ := totp.Code(second.Secret, clk.now())
+	code, _ := totp.Code(second.Secret, clk.Now())
 	if _, err := a.ConfirmTOTP(ctx, c, code); err != nil {
 		t.Fatalf("the newest secret's code: %v", err)
 	}
@@ -266,15 +270,15 @@ func TestEnrollmentBegunAgainReplacesTheSecretEverywhere(t *testing.T) {
 
 func TestEnrollmentExpires(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	a, b := replicas(t, clk)
-	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.now(), DoorLogin)
+	c := freshSession(t, a, "0123456789abcdef0123456789abcdef", clk.Now(), DoorLogin)
 	e, err := a.BeginTOTP(ctx, c, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(pendingLifetime)
-	code, _ := totp.Code(e.Secret, clk.now())
+	clk.Advance(pendingLifetime)
+	code, _ := totp.Code(e.Secret, clk.Now())
 	if _, err := b.ConfirmTOTP(ctx, c, code); !errors.Is(err, ErrExpired) {
 		t.Fatalf("confirming after the enrollment expired: %v, want ErrExpired", err)
 	}
