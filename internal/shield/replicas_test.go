@@ -13,6 +13,7 @@ import (
 
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 // cluster is several gateways over one database file, each with its own
@@ -22,7 +23,7 @@ type cluster struct {
 	t     *testing.T
 	path  string
 	cfg   config.Config
-	clock *clock
+	clock *testkit.Clock
 	rec   *recorder
 }
 
@@ -37,7 +38,7 @@ func newCluster(t *testing.T, mod func(*config.Config)) *cluster {
 		t.Fatal(err)
 	}
 	return &cluster{t: t, path: filepath.Join(t.TempDir(), "jellyguard.db"), cfg: cfg,
-		clock: &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}, rec: &recorder{}}
+		clock: testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)), rec: &recorder{}}
 }
 
 // store opens another connection to the cluster's database.
@@ -84,7 +85,7 @@ func TestFailuresSpreadOverGatewaysBanAtTheConfiguredCount(t *testing.T) {
 	x := netip.MustParseAddr("203.0.113.70")
 	for i := range 9 {
 		[]*Shield{a, b}[i%2].Failed(ctx, Login{Addr: x, User: guessers[i]})
-		cl.clock.Add(10 * time.Second)
+		cl.clock.Advance(10 * time.Second)
 	}
 	syncAll(t, a, b)
 	if _, banned := a.Banned(x); banned {
@@ -107,7 +108,7 @@ func TestFailuresSpreadOverGatewaysBanAtTheConfiguredCount(t *testing.T) {
 	for i := range 9 {
 		[]*Shield{a, b}[i%2].Failed(ctx, Login{Addr: y})
 	}
-	cl.clock.Add(cl.cfg.Shield.BanWindow)
+	cl.clock.Advance(cl.cfg.Shield.BanWindow)
 	a.Failed(ctx, Login{Addr: y})
 	syncAll(t, a, b)
 	if _, banned := b.Banned(y); banned {
@@ -166,7 +167,7 @@ func TestAUserBudgetSpentOnOneGatewayHoldsBackOnTheOther(t *testing.T) {
 		t.Fatalf("another name was held back by alice's budget: %v", err)
 	}
 	// The budget ends after user_window, on every gateway.
-	cl.clock.Add(cl.cfg.Shield.UserWindow)
+	cl.clock.Advance(cl.cfg.Shield.UserWindow)
 	if err := b.Allow(ctx, Login{Addr: stranger(12), User: "alice"}); err != nil {
 		t.Fatalf("alice's budget did not come back after the window: %v", err)
 	}
@@ -177,7 +178,7 @@ func TestASuccessOnOneGatewayIsKnownOnTheOtherWithinSeconds(t *testing.T) {
 	a, b := cl.gateway(), cl.gateway()
 	home := netip.MustParseAddr("198.51.100.70")
 	a.Succeeded(Login{Addr: home, User: "Bob"})
-	cl.clock.Add(knownRefreshEvery)
+	cl.clock.Advance(knownRefreshEvery)
 	syncAll(t, b)
 	if !b.KnownAddress(home) || !b.Known(home, "BOB") || b.Known(home, "alice") {
 		t.Fatal("a success through one gateway was not seen by the other within the refresh interval")
@@ -186,7 +187,7 @@ func TestASuccessOnOneGatewayIsKnownOnTheOtherWithinSeconds(t *testing.T) {
 	// The refreshes after the first read what changed.
 	cafe := netip.MustParseAddr("2001:db8:70::1")
 	a.Succeeded(Login{Addr: cafe, User: "carol"})
-	cl.clock.Add(knownRefreshEvery)
+	cl.clock.Advance(knownRefreshEvery)
 	syncAll(t, b)
 	if !b.Known(netip.MustParseAddr("2001:db8:70::2"), "carol") {
 		t.Fatal("a later success was not seen by the other gateway")
@@ -199,7 +200,7 @@ func TestASuccessOnOneGatewayIsKnownOnTheOtherWithinSeconds(t *testing.T) {
 	if err := st.RememberAddress(context.Background(), "ERIN", Key(late).String(), cl.clock.Now().Add(-2*knownOverlap)); err != nil {
 		t.Fatal(err)
 	}
-	cl.clock.Add(knownReloadEvery)
+	cl.clock.Advance(knownReloadEvery)
 	syncAll(t, b)
 	if !b.Known(late, "erin") {
 		t.Fatal("a success written late was never seen")

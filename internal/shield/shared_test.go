@@ -78,7 +78,7 @@ func TestASharedAddressNeverLocksOutItsUsers(t *testing.T) {
 
 			held := 0
 			for i := range 50 {
-				c.Add(3 * time.Second)
+				c.Advance(3 * time.Second)
 				l := Login{Addr: other, User: guessers[i%len(guessers)]}
 				if err := s.Allow(ctx, l); err != nil {
 					held++ // counted as a failure by Allow
@@ -112,7 +112,7 @@ func TestASharedAddressNeverLocksOutItsUsers(t *testing.T) {
 			// back, then banned at the tenth failure, as before.
 			held, bannedAt := 0, 0
 			for i := range 50 {
-				c.Add(3 * time.Second)
+				c.Advance(3 * time.Second)
 				if _, banned := s.Banned(stranger); banned {
 					continue // the gateway refuses it before the shield is asked
 				}
@@ -211,7 +211,7 @@ func TestAKnownAddressIsReportedNotBanned(t *testing.T) {
 	s.Succeeded(Login{Addr: x, User: "carol"})
 	for i := range 40 {
 		s.Failed(ctx, Login{Addr: x, User: guessers[i%len(guessers)]})
-		c.Add(time.Second)
+		c.Advance(time.Second)
 	}
 	if _, banned := s.Banned(x); banned {
 		t.Fatal("a known address was banned automatically")
@@ -220,7 +220,7 @@ func TestAKnownAddressIsReportedNotBanned(t *testing.T) {
 		t.Fatalf("40 failures in one window: %d bans, %d would-be bans; want 0 and 1", bans, would)
 	}
 	// A new ban window: reported again.
-	c.Add(s.cfg.BanWindow)
+	c.Advance(s.cfg.BanWindow)
 	for range 10 {
 		s.Failed(ctx, Login{Addr: x, User: "root"})
 	}
@@ -237,7 +237,7 @@ func TestAKnownAddressIsReportedNotBanned(t *testing.T) {
 	// Once nobody signed in there for known_address_days, it is a stranger's.
 	y := netip.MustParseAddr("198.51.100.41")
 	s.Succeeded(Login{Addr: y, User: "dave"})
-	c.Add(time.Duration(s.cfg.KnownAddressDays) * 24 * time.Hour)
+	c.Advance(time.Duration(s.cfg.KnownAddressDays) * 24 * time.Hour)
 	if s.KnownAddress(y) || s.Known(y, "dave") {
 		t.Fatal("an address stayed known past known_address_days")
 	}
@@ -278,7 +278,7 @@ func TestSharedAddressStateIsForgotten(t *testing.T) {
 	if stored, err := st.KnownAddresses(ctx, time.Time{}); err != nil || len(stored) != 1 || stored[0].UserFolded != "CAROL" {
 		t.Fatalf("stored known addresses %+v, %v; want carol's", stored, err)
 	}
-	c.Add(s.cfg.UserWindow) // longer than ban_window and the longest backoff
+	c.Advance(s.cfg.UserWindow) // longer than ban_window and the longest backoff
 	s.Failed(ctx, Login{Addr: x, User: "last"})
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestSharedAddressStateIsForgotten(t *testing.T) {
 	if b := budgets(); streaks != 1 || b != 0 || last != 1 {
 		t.Fatalf("held %d streaks and %d+%d budgets after they went idle, want 1 and 0+1", streaks, b, last)
 	}
-	c.Add(time.Duration(s.cfg.KnownAddressDays) * 24 * time.Hour)
+	c.Advance(time.Duration(s.cfg.KnownAddressDays) * 24 * time.Hour)
 	s.Failed(ctx, Login{Addr: x, User: "later"})
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)

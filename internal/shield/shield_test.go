@@ -4,30 +4,22 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
 	"github.com/jellyguard/jellyguard/internal/store"
 	"github.com/jellyguard/jellyguard/internal/store/sqlite"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-func newShield(t *testing.T, mod func(*config.Config)) (*Shield, *clock, *sqlite.Store) {
+func newShield(t *testing.T, mod func(*config.Config)) (*Shield, *testkit.Clock, *sqlite.Store) {
 	t.Helper()
 	return newShieldWith(t, mod, nil)
 }
 
 // newShieldWith is newShield with the options (hooks, logger) set by opt.
-func newShieldWith(t *testing.T, mod func(*config.Config), opt func(*Options)) (*Shield, *clock, *sqlite.Store) {
+func newShieldWith(t *testing.T, mod func(*config.Config), opt func(*Options)) (*Shield, *testkit.Clock, *sqlite.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jellyguard.db"), nil)
 	if err != nil {
@@ -42,7 +34,7 @@ func newShieldWith(t *testing.T, mod func(*config.Config), opt func(*Options)) (
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	o := Options{Config: &cfg, Store: st, Now: c.Now}
 	if opt != nil {
 		opt(&o)
@@ -84,7 +76,7 @@ func TestRepeatOffendersAreBannedLongerUpToTheMaximum(t *testing.T) {
 		if got := b.ExpiresAt.Sub(b.CreatedAt); got != want || b.Level != i+1 {
 			t.Fatalf("ban %d: %s at level %d, want %s", i+1, got, b.Level, want)
 		}
-		c.Add(want + time.Minute) // served; it comes back
+		c.Advance(want + time.Minute) // served; it comes back
 		if _, banned := s.Banned(p.Addr()); banned {
 			t.Fatal("an expired ban still refuses")
 		}
@@ -97,12 +89,12 @@ func TestFailuresBanAfterTheConfiguredCountWithinTheWindow(t *testing.T) {
 	a := netip.MustParseAddr("198.51.100.9")
 	for range 9 {
 		s.Failed(ctx, Login{Addr: a})
-		c.Add(30 * time.Second)
+		c.Advance(30 * time.Second)
 	}
 	if _, banned := s.Banned(a); banned {
 		t.Fatal("banned before the tenth failure")
 	}
-	c.Add(10 * time.Minute) // the window passes: the count starts again
+	c.Advance(10 * time.Minute) // the window passes: the count starts again
 	for range 9 {
 		s.Failed(ctx, Login{Addr: a})
 	}
@@ -168,7 +160,7 @@ func TestBackoffAndRate(t *testing.T) {
 	if err := s.Allow(ctx, Login{Addr: a}); err == nil {
 		t.Fatal("no backoff after four failures in a row")
 	}
-	c.Add(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	s.Succeeded(Login{Addr: a, User: "carol"})
 	if err := s.Allow(ctx, Login{Addr: a}); err != nil {
 		t.Fatalf("backoff survived a success: %v", err)
