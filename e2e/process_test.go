@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -98,44 +96,13 @@ func TestKilledServeLeavesNoLockBehind(t *testing.T) {
 	}
 }
 
-// hangingUpstream accepts connections and never answers on them.
-func hangingUpstream(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // TestHungJellyfinGets504WithinTheTimeout: the built binary in front of a
 // Jellyfin that accepts connections and never answers gives up after
 // limits.upstream_header_timeout (1s here, from the environment) with 504
 // and a body saying Jellyfin is unreachable, in the client's form.
 func TestHungJellyfinGets504WithinTheTimeout(t *testing.T) {
 	_, addr := startServe(t, []string{"JELLYGUARD_LIMITS_UPSTREAM_HEADER_TIMEOUT=1s"},
-		"--data", t.TempDir(), "--upstream", hangingUpstream(t), "--listen", "127.0.0.1:0")
+		"--data", t.TempDir(), "--upstream", testkit.HangingServer(t), "--listen", "127.0.0.1:0")
 	for _, tt := range []struct{ accept, contentType, says string }{
 		{"application/json", "application/json", `"error":"jellyfin_unreachable"`},
 		{"text/html,*/*;q=0.8", "text/html", "<h1>Jellyfin is unreachable</h1>"},

@@ -2,85 +2,15 @@ package cli
 
 import (
 	"errors"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
-
-// readOnlyDataDir returns a directory that shows dir read-only for real: as
-// root (who may write through any permission bits) a read-only bind mount
-// of it, otherwise dir itself with every write bit taken away. The test is
-// skipped where neither can be had.
-func readOnlyDataDir(t *testing.T, dir string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		chmodTree(t, dir, false)
-		t.Cleanup(func() { chmodTree(t, dir, true) })
-		return dir
-	}
-	mnt := t.TempDir()
-	if err := syscall.Mount(dir, mnt, "", syscall.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount %s (needs CAP_SYS_ADMIN, or run the tests as a user other than root): %v", dir, err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
-	if err := syscall.Mount("", mnt, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot make the bind mount read-only: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(mnt, "probe"), nil, 0o600); !errors.Is(err, syscall.EROFS) {
-		t.Fatalf("writing into the read-only view: %v, want EROFS", err)
-	}
-	return mnt
-}
-
-func chmodTree(t *testing.T, dir string, writable bool) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode().Perm() &^ 0o222
-		if writable {
-			mode |= 0o200
-		}
-		return os.Chmod(path, mode)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// treeState records every file under dir with its time and content.
-func treeState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		out[path] = info.ModTime().String() + "|" + string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func TestReadOnlyCommandsWorkOnAReadOnlyDataDirectory(t *testing.T) {
 	dir := t.TempDir()
@@ -89,8 +19,8 @@ func TestReadOnlyCommandsWorkOnAReadOnlyDataDirectory(t *testing.T) {
 	}
 	seedToken(t, dir, randomToken(t), issued("alice", aliceID, "Jellyfin Web"))
 
-	view := readOnlyDataDir(t, dir)
-	before := treeState(t, dir)
+	view := testkit.ReadOnlyView(t, dir)
+	before := testkit.TreeState(t, dir)
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -113,7 +43,7 @@ func TestReadOnlyCommandsWorkOnAReadOnlyDataDirectory(t *testing.T) {
 	if r := runCLI(t, "--data", view, "ban", "add", "203.0.113.10"); r.code == exitOK {
 		t.Errorf("ban add succeeded on the read-only data directory")
 	}
-	if after := treeState(t, dir); !maps.Equal(before, after) {
+	if after := testkit.TreeState(t, dir); !maps.Equal(before, after) {
 		t.Errorf("the read-only commands changed the data directory")
 	}
 }

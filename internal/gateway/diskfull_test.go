@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -140,18 +139,7 @@ func TestDiskFullRefusesSignIns(t *testing.T) {
 // and fills it with a file, as a disk runs full. It needs root (mount);
 // TestDiskFullRefusesSignIns is the portable variant.
 func TestDiskFullOnTmpfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
+	dir := testkit.TinyDisk(t, "16m")
 	e, issued := testutil.StartRecording(t, testutil.Options{Configure: func(c *config.Config) { c.Data = dir }})
 	mustWork(t, e, e.MustLogin("alice", "before"))
 

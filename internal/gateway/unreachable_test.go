@@ -9,45 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jellyguard/jellyguard/internal/config"
+	"github.com/jellyguard/jellyguard/internal/testkit"
 	"github.com/jellyguard/jellyguard/internal/testutil"
 )
-
-// hangingJellyfin accepts connections and never answers on them: not a
-// byte is read back, as with a Jellyfin stuck in a deadlock.
-func hangingJellyfin(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 // refusingJellyfin is an address where nothing listens.
 func refusingJellyfin(t *testing.T) string {
@@ -148,7 +116,7 @@ const (
 
 func TestHungJellyfinAnswers504WithinTheHeaderTimeout(t *testing.T) {
 	const timeout = 400 * time.Millisecond
-	e := gatewayBefore(t, hangingJellyfin(t), timeout)
+	e := gatewayBefore(t, testkit.HangingServer(t), timeout)
 	for _, tt := range []struct {
 		what, method, path, accept string
 		body                       []byte

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -46,5 +47,19 @@ func TestClockMovesOnlyWhenTold(t *testing.T) {
 	c.Advance(90 * time.Second)
 	if got := c.Now().Sub(t0); got != 90*time.Second {
 		t.Fatalf("advanced %v", got)
+	}
+}
+
+func TestHangingServerNeverAnswers(t *testing.T) {
+	url := HangingServer(t)
+	client := &http.Client{Timeout: 200 * time.Millisecond}
+	start := time.Now()
+	resp, err := client.Get(url)
+	if err == nil {
+		_ = resp.Body.Close()
+		t.Fatalf("the hanging server answered %d", resp.StatusCode)
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Fatalf("gave up after %v: the connection was refused, not left hanging: %v", time.Since(start), err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jellyguard/jellyguard/internal/testkit"
 )
 
 func openReadOnlyAt(t *testing.T, path string) *Store {
@@ -42,15 +44,15 @@ func TestOpenReadOnlyReadsAReadOnlyDirectory(t *testing.T) {
 	}
 	s.Close() // the last connection folds the WAL in and removes it
 
-	view := readOnlyView(t, dir)
-	before := snapshot(t, dir)
+	view := testkit.ReadOnlyView(t, dir)
+	before := testkit.TreeState(t, dir)
 	r := openReadOnlyAt(t, filepath.Join(view, "jellyguard.db"))
 	wantSetting(t, r, "k", "v")
 	if err := r.PutSetting(t.Context(), "k", "w"); err == nil {
 		t.Error("a write through the read-only store succeeded")
 	}
 	r.Close()
-	if after := snapshot(t, dir); !maps.Equal(before, after) {
+	if after := testkit.TreeState(t, dir); !maps.Equal(before, after) {
 		t.Errorf("the data directory changed:\nbefore %v\nafter  %v", keys(before), keys(after))
 	}
 }
@@ -62,7 +64,7 @@ func TestOpenReadOnlySeesARunningWriter(t *testing.T) {
 	if err := w.PutSetting(t.Context(), "k", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	view := readOnlyView(t, dir)
+	view := testkit.ReadOnlyView(t, dir)
 	r := openReadOnlyAt(t, filepath.Join(view, "jellyguard.db"))
 	wantSetting(t, r, "k", "v1") // still in the writer's WAL
 	if err := w.PutSetting(t.Context(), "k", "v2"); err != nil {
@@ -82,13 +84,13 @@ func TestOpenReadOnlyRefusesAnOutdatedSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	view := readOnlyView(t, dir)
-	before := snapshot(t, dir)
+	view := testkit.ReadOnlyView(t, dir)
+	before := testkit.TreeState(t, dir)
 	_, err = OpenReadOnly(t.Context(), filepath.Join(view, "jellyguard.db"), nil)
 	if !errors.Is(err, ErrSchemaOutdated) || !strings.Contains(err.Error(), "start `jellyguard serve` of this version once") {
 		t.Fatalf("got %v, want ErrSchemaOutdated saying what to do", err)
 	}
-	if after := snapshot(t, dir); !maps.Equal(before, after) {
+	if after := testkit.TreeState(t, dir); !maps.Equal(before, after) {
 		t.Error("refusing an outdated database changed it")
 	}
 }
@@ -105,7 +107,7 @@ func TestOpenReadOnlyCreatesNothing(t *testing.T) {
 }
 
 func TestOpenOnAFullDiskSaysDiskFull(t *testing.T) {
-	disk := tinyDisk(t)
+	disk := testkit.TinyDisk(t, "1m")
 	existing := filepath.Join(disk, "a", "jellyguard.db")
 	s, err := Open(t.Context(), existing, nil)
 	if err != nil {
@@ -115,7 +117,7 @@ func TestOpenOnAFullDiskSaysDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	free := fillDisk(t, disk)
+	free := testkit.FillDisk(t, disk)
 
 	checkFull := func(what string, err error) {
 		t.Helper()

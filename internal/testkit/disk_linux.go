@@ -1,4 +1,6 @@
-package sqlite
+//go:build linux
+
+package testkit
 
 import (
 	"errors"
@@ -9,11 +11,11 @@ import (
 	"testing"
 )
 
-// readOnlyView returns a directory that shows dir read-only for real: as
+// ReadOnlyView returns a directory that shows dir read-only for real: as
 // root (who may write through any permission bits) a read-only bind mount
 // of it, otherwise dir itself with every write bit taken away. The test is
 // skipped where neither can be had.
-func readOnlyView(t *testing.T, dir string) string {
+func ReadOnlyView(t *testing.T, dir string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		setWritable(t, dir, false)
@@ -56,21 +58,21 @@ func setWritable(t *testing.T, dir string, writable bool) {
 	}
 }
 
-// tinyDisk mounts a 1 MiB tmpfs for the test, or skips it where mounting is
-// not allowed.
-func tinyDisk(t *testing.T) string {
+// TinyDisk mounts a tmpfs of size (e.g. "1m") for the test, or skips it
+// where mounting is not allowed (root with CAP_SYS_ADMIN can, as in CI).
+func TinyDisk(t *testing.T, size string) string {
 	t.Helper()
 	mnt := t.TempDir()
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m,mode=0700"); err != nil {
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
 		t.Skipf("cannot mount a small tmpfs (needs root with CAP_SYS_ADMIN): %v", err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
 	return mnt
 }
 
-// fillDisk writes a file under dir until the disk is full, and returns a
+// FillDisk writes a file under dir until the disk is full, and returns a
 // function that frees the space again.
-func fillDisk(t *testing.T, dir string) (free func()) {
+func FillDisk(t *testing.T, dir string) (free func()) {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
 	f, err := os.Create(path)
@@ -94,9 +96,9 @@ func fillDisk(t *testing.T, dir string) (free func()) {
 	}
 }
 
-// snapshot records every file under dir with its size, time and content,
-// to show that nothing was written.
-func snapshot(t *testing.T, dir string) map[string]string {
+// TreeState records every file under dir with its time and content, to
+// show that nothing was written.
+func TreeState(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
