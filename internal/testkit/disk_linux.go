@@ -51,7 +51,7 @@ func setWritable(t *testing.T, dir string, writable bool) {
 		if writable {
 			mode |= 0o200
 		}
-		return os.Chmod(path, mode)
+		return os.Chmod(path, mode) //nolint:gosec // G122: a test's own temporary directory; nobody races it
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TreeState(t *testing.T, dir string) map[string]string {
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G122: a test's own temporary directory; nobody races it
 		if err != nil {
 			return err
 		}
